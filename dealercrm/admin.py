@@ -1,0 +1,98 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+
+from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.errors import InvalidContactDetail
+from dealercrm.models import Customer, StaffProfile, Team, Vehicle
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "team", "capacity", "on_shift", "active"]
+    list_filter = ["role", "team", "on_shift", "active"]
+    list_select_related = ["user", "team"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
+    autocomplete_fields = ["user", "team"]
+    # The role decides the permission group: change it with `staff_set_role`, not here.
+    readonly_fields = ["role"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    readonly_fields = ["role"]
+    fields = ["role", "team", "capacity", "on_shift", "active"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class StaffUserAdmin(UserAdmin):
+    inlines = [StaffProfileInline]
+    list_display = ["username", "first_name", "last_name", "email", "is_active", "is_staff"]
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "postal_code",
+            "preferred_contact",
+            "consent_email",
+            "consent_sms",
+            "consent_phone",
+            "created_at",
+        ]
+
+    def clean_email(self):
+        return self._normalized(normalize_email, "email")
+
+    def clean_phone(self):
+        return self._normalized(normalize_phone, "phone")
+
+    def _normalized(self, normalize, field):
+        try:
+            return normalize(self.cleaned_data[field])
+        except InvalidContactDetail as error:
+            raise ValidationError(str(error)) from None
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    list_display = ["__str__", "email", "phone", "preferred_contact", "created_at"]
+    list_filter = ["preferred_contact", "consent_email", "consent_sms", "consent_phone"]
+    search_fields = ["last_name", "first_name", "=email", "=phone"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(Vehicle)
+class VehicleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "vin", "mileage", "owner"]
+    list_select_related = ["owner"]
+    list_filter = ["make", "year"]
+    search_fields = ["=vin", "make", "model", "owner__last_name"]
+    raw_id_fields = ["owner"]
+    show_full_result_count = False

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DealercrmConfig(AppConfig):
+    name = "dealercrm"
+    verbose_name = "Dealership"

@@ -1,0 +1,125 @@
+"""The shared core every app needs: teams, staff, customers and their vehicles."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    SALESPERSON = "salesperson", "Salesperson"
+    BDC_AGENT = "bdc_agent", "BDC agent"
+    BDC_MANAGER = "bdc_manager", "BDC manager"
+    SALES_MANAGER = "sales_manager", "Sales manager"
+    SERVICE_ADVISOR = "service_advisor", "Service advisor"
+    SERVICE_MANAGER = "service_manager", "Service manager"
+
+
+class Team(models.Model):
+    class Kind(models.TextChoices):
+        SALES = "sales", "Sales"
+        BDC = "bdc", "Business development centre"
+        SERVICE = "service", "Service"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SALES)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """What the CRM knows about a person who works leads or service: role, team, capacity, shift.
+
+    The role decides the user's permission group; change it through `staff_set_role` so the two
+    never disagree.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    capacity = models.PositiveIntegerField(
+        default=25, help_text="Most open leads this person should hold at once."
+    )
+    on_shift = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "role"], name="staff_team_role_idx")]
+
+    def __str__(self):
+        return (
+            f"{self.user.get_full_name() or self.user.get_username()} ({self.get_role_display()})"
+        )
+
+
+class Customer(models.Model):
+    """A person who buys or services a car. E-mail is stored lower-case, phone in E.164."""
+
+    class ContactMethod(models.TextChoices):
+        ANY = "any", "Any"
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15551234567")
+    postal_code = models.CharField(max_length=16, blank=True)
+    preferred_contact = models.CharField(
+        max_length=8, choices=ContactMethod.choices, default=ContactMethod.ANY
+    )
+    consent_email = models.BooleanField(default=False)
+    consent_sms = models.BooleanField(default=False)
+    consent_phone = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Intake matches a person by e-mail or phone; partial indexes skip the empty values.
+        indexes = [
+            models.Index(fields=["email"], name="customer_email_idx", condition=~Q(email="")),
+            models.Index(fields=["phone"], name="customer_phone_idx", condition=~Q(phone="")),
+            models.Index(fields=["last_name", "first_name"], name="customer_name_idx"),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email or self.phone or f"Customer {self.pk}"
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Vehicle(models.Model):
+    """A car a customer owns (or owned): the trade-in of tomorrow and the service visit of today."""
+
+    vin = models.CharField("VIN", max_length=17, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    make = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    trim = models.CharField(max_length=80, blank=True)
+    mileage = models.PositiveIntegerField(null=True, blank=True)
+    owner = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="vehicles"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vin"], condition=~Q(vin=""), name="vehicle_vin_unique")
+        ]
+
+    def __str__(self):
+        label = " ".join(
+            str(part) for part in (self.year, self.make, self.model, self.trim) if part
+        )
+        return label or self.vin or f"Vehicle {self.pk}"

@@ -1,0 +1,83 @@
+"""Which Django permissions each role's group holds.
+
+Capabilities are permissions granted to role groups (STYLE.md); row visibility is decided
+separately, per model, in each app's permissions module. Permissions are named as
+"app_label.codename" strings so that this core module imports no app above it.
+"""
+
+from django.db.models import Q
+
+from dealercrm.models import Role
+
+_SELLING = [
+    "dealercrm.view_customer",
+    "dealercrm.change_customer",
+    "dealercrm.view_vehicle",
+    "leads.view_lead",
+    "leads.change_lead",
+    "leads.view_leadevent",
+    "leads.view_activity",
+    "leads.add_activity",
+    "leads.view_reason",
+]
+
+_MANAGING_SALES = [
+    *_SELLING,
+    "leads.add_lead",
+    "leads.view_all_leads",
+    "leads.reassign_lead",
+    "leads.audit_lead",
+    "dealercrm.view_team",
+    "dealercrm.view_staffprofile",
+    "dealercrm.change_staffprofile",
+    "leads.add_reason",
+    "leads.change_reason",
+]
+
+_SERVICING = [
+    "dealercrm.view_customer",
+    "dealercrm.change_customer",
+    "dealercrm.view_vehicle",
+    "dealercrm.add_vehicle",
+    "dealercrm.change_vehicle",
+    "leads.view_reason",
+]
+
+ROLE_PERMISSIONS = {
+    Role.SALESPERSON: _SELLING,
+    Role.BDC_AGENT: [*_SELLING, "leads.add_lead"],
+    Role.BDC_MANAGER: _MANAGING_SALES,
+    Role.SALES_MANAGER: _MANAGING_SALES,
+    Role.SERVICE_ADVISOR: _SERVICING,
+    Role.SERVICE_MANAGER: [*_SERVICING, "dealercrm.view_team", "dealercrm.view_staffprofile"],
+}
+
+
+def group_name(role):
+    return Role(role).label
+
+
+def role_groups_sync(apps):
+    """Create one group per role and set its permissions to the table above.
+
+    Runs from data migrations (with historical models) whenever the table changes; it is
+    idempotent. Django creates permissions after migrations by default, so they are created
+    here first. A permission of a model that a later migration adds is skipped here and granted
+    by the migration that calls this again; a test checks every group holds its whole list.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = Q()
+        for name in names:
+            app_label, codename = name.split(".", 1)
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(wanted))

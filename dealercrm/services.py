@@ -1,0 +1,61 @@
+"""Writers for the shared core: staff and customers."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.models import Customer, Role, StaffProfile
+from dealercrm.roles import group_name
+
+
+@transaction.atomic
+def staff_create(
+    *, username, role, first_name="", last_name="", email="", team=None, password=None, **profile
+):
+    """Create a user with a staff profile and the group of their role.
+
+    Without a password the account cannot log in until one is set. `profile` takes
+    StaffProfile fields such as capacity, on_shift and active.
+    """
+    user = get_user_model().objects.create_user(
+        username=username,
+        email=normalize_email(email),
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+    )
+    StaffProfile.objects.create(user=user, role=role, team=team, **profile)
+    user.groups.add(Group.objects.get(name=group_name(role)))
+    return user
+
+
+@transaction.atomic
+def staff_set_role(*, user, role):
+    """Change a person's role and move them to that role's group, so the two never disagree."""
+    role = Role(role)
+    profile = StaffProfile.objects.select_for_update().get(user=user)
+    role_groups = Group.objects.filter(name__in=[group_name(r) for r in Role])
+    user.groups.remove(*role_groups)
+    user.groups.add(Group.objects.get(name=group_name(role)))
+    profile.role = role
+    profile.save(update_fields=["role"])
+    return profile
+
+
+def customer_create(
+    *, first_name="", last_name="", email="", phone="", phone_region=None, at=None, **fields
+):
+    """Create a customer with a normalised e-mail and an E.164 phone number.
+
+    Raises InvalidContactDetail naming the bad field; nothing is written then.
+    """
+    return Customer.objects.create(
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=normalize_email(email),
+        phone=normalize_phone(phone, phone_region),
+        created_at=at or timezone.now(),
+        **fields,
+    )

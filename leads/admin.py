@@ -1,0 +1,120 @@
+"""Admin for leads. Status, owner, history and activities are read-only here: they change only
+through the lead services, so that every change has its history event."""
+
+from django.contrib import admin
+
+from leads.models import Activity, Lead, LeadEvent, Reason
+
+
+@admin.register(Reason)
+class ReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "code", "scope", "kind", "ordering", "active", "requires_note"]
+    list_filter = ["scope", "kind", "active"]
+    list_editable = ["ordering", "active"]
+    search_fields = ["label", "code"]
+
+
+class LeadEventInline(admin.TabularInline):
+    model = LeadEvent
+    fields = [
+        "at",
+        "kind",
+        "from_status",
+        "to_status",
+        "to_owner",
+        "reason",
+        "cause",
+        "actor",
+        "actor_label",
+        "note",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("to_owner", "reason", "actor")
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "customer",
+        "source",
+        "channel",
+        "status",
+        "owner",
+        "team",
+        "score",
+        "created_at",
+    ]
+    list_select_related = ["customer", "owner", "team"]
+    list_filter = ["status", "channel", "vehicle_condition", "team"]
+    search_fields = [
+        "=id",
+        "customer__last_name",
+        "=customer__email",
+        "=customer__phone",
+        "=external_id",
+    ]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+    readonly_fields = [
+        "status",
+        "close_reason",
+        "owner",
+        "team",
+        "created_at",
+        "assigned_at",
+        "first_contacted_at",
+        "last_activity_at",
+        "last_seen_at",
+        "status_changed_at",
+        "closed_at",
+        "updated_at",
+    ]
+    inlines = [LeadEventInline]
+
+    def has_add_permission(self, request):
+        # A lead is created by intake, which records its creation and routes it.
+        return False
+
+
+@admin.register(LeadEvent)
+class LeadEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "lead", "kind", "from_status", "to_status", "actor", "actor_label"]
+    list_select_related = ["lead__customer", "actor"]
+    list_filter = ["kind", "to_status", "cause"]
+    search_fields = ["=lead__id"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "lead", "kind", "direction", "automated", "outcome", "actor"]
+    list_select_related = ["lead__customer", "actor"]
+    list_filter = ["kind", "direction", "automated", "outcome"]
+    search_fields = ["=lead__id"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,370 @@
+"""Leads, their append-only history, the activities worked on them, and the reason catalog.
+
+Status, owner and the life-cycle timestamps are written only by `leads.services`; the admin shows
+them read-only.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from dealercrm.models import Customer, Team
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    APPOINTMENT = "appointment", "Appointment"
+    SOLD = "sold", "Sold"
+    LOST = "lost", "Lost"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+OPEN_STATUSES = frozenset(
+    {LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.APPOINTMENT}
+)
+CLOSED_STATUSES = frozenset({LeadStatus.SOLD, LeadStatus.LOST, LeadStatus.DISQUALIFIED})
+REOPENABLE_STATUSES = frozenset({LeadStatus.LOST, LeadStatus.DISQUALIFIED})
+
+# Every move a person may make with `lead_change_status`. Reopening a lost or disqualified lead is
+# not in the table: it is its own change (`lead_reopen`), because it needs a cause.
+#
+# Forward moves may skip a step from `contacted` on (a customer who buys on the first visit does
+# not need an appointment), but a lead leaves `new` only by being contacted, so that every report
+# of speed to lead has a first-contact time to read. A missed appointment returns the lead to
+# `qualified`. A sale is final.
+TRANSITIONS = {
+    LeadStatus.NEW: {LeadStatus.CONTACTED, LeadStatus.LOST, LeadStatus.DISQUALIFIED},
+    LeadStatus.CONTACTED: {
+        LeadStatus.QUALIFIED,
+        LeadStatus.APPOINTMENT,
+        LeadStatus.SOLD,
+        LeadStatus.LOST,
+        LeadStatus.DISQUALIFIED,
+    },
+    LeadStatus.QUALIFIED: {LeadStatus.APPOINTMENT, LeadStatus.SOLD, LeadStatus.LOST},
+    LeadStatus.APPOINTMENT: {LeadStatus.QUALIFIED, LeadStatus.SOLD, LeadStatus.LOST},
+    LeadStatus.SOLD: set(),
+    LeadStatus.LOST: set(),
+    LeadStatus.DISQUALIFIED: set(),
+}
+
+# Moves that need a reason from the catalog, and which kind of reason.
+REASON_KIND_FOR_STATUS = {
+    LeadStatus.LOST: "lost",
+    LeadStatus.DISQUALIFIED: "disqualified",
+}
+
+
+class Reason(models.Model):
+    """One entry of the catalog of reasons managers keep: why a lead was lost or disqualified,
+    or why a service sale was lost."""
+
+    class Scope(models.TextChoices):
+        SALES = "sales", "Sales"
+        SERVICE = "service", "Service"
+
+    class Kind(models.TextChoices):
+        LOST = "lost", "Lost"
+        DISQUALIFIED = "disqualified", "Disqualified"
+        SERVICE_LOSS = "service_loss", "Service loss"
+
+    code = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    ordering = models.PositiveSmallIntegerField(default=100)
+    active = models.BooleanField(default=True)
+    requires_note = models.BooleanField(
+        default=False, help_text="Ask for a written note when this reason is chosen (e.g. Other)."
+    )
+
+    class Meta:
+        ordering = ["scope", "kind", "ordering", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="reason_kind_code_unique")
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Lead(models.Model):
+    class Channel(models.TextChoices):
+        WEB_FORM = "web_form", "Website form"
+        CHAT = "chat", "Chat"
+        PHONE = "phone", "Phone call"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+        WALK_IN = "walk_in", "Walk-in"
+        THIRD_PARTY = "third_party", "Lead provider"
+        OEM = "oem", "Manufacturer portal"
+        SOCIAL = "social", "Social lead form"
+        IMPORT = "import", "Import"
+        RECYCLE = "recycle", "Recycled"
+        OTHER = "other", "Other"
+
+    class Condition(models.TextChoices):
+        NEW = "new", "New"
+        USED = "used", "Used"
+        UNKNOWN = "", "Unknown"
+
+    class PurchaseHorizon(models.TextChoices):
+        UNKNOWN = "", "Unknown"
+        WITHIN_WEEK = "within_week", "Within a week"
+        WITHIN_MONTH = "within_month", "Within a month"
+        WITHIN_3_MONTHS = "within_3_months", "Within 3 months"
+        WITHIN_6_MONTHS = "within_6_months", "Within 6 months"
+        LATER = "later", "Later than 6 months"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="leads")
+    source = models.CharField(
+        max_length=64, help_text="Who sent the lead: the dealer's site, a provider, an OEM portal."
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.OTHER)
+    external_id = models.CharField(
+        max_length=128, blank=True, help_text="The sender's own id; unique per source."
+    )
+
+    vehicle_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    vehicle_make = models.CharField(max_length=50, blank=True)
+    vehicle_model = models.CharField(max_length=50, blank=True)
+    vehicle_trim = models.CharField(max_length=80, blank=True)
+    vehicle_vin = models.CharField("vehicle VIN", max_length=17, blank=True)
+    vehicle_stock = models.CharField("stock number", max_length=32, blank=True)
+    vehicle_condition = models.CharField(
+        max_length=8, choices=Condition.choices, blank=True, default=Condition.UNKNOWN
+    )
+
+    tradein_year = models.PositiveSmallIntegerField("trade-in year", null=True, blank=True)
+    tradein_make = models.CharField("trade-in make", max_length=50, blank=True)
+    tradein_model = models.CharField("trade-in model", max_length=50, blank=True)
+    tradein_vin = models.CharField("trade-in VIN", max_length=17, blank=True)
+    tradein_mileage = models.PositiveIntegerField("trade-in mileage", null=True, blank=True)
+
+    purchase_horizon = models.CharField(
+        max_length=16, choices=PurchaseHorizon.choices, blank=True, default=PurchaseHorizon.UNKNOWN
+    )
+    comments = models.TextField(blank=True)
+    score = models.PositiveSmallIntegerField(default=0, help_text="0 (cold) to 100 (hot).")
+
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    close_reason = models.ForeignKey(
+        Reason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
+    )
+
+    raw_payload = models.TextField(blank=True, help_text="What the sender posted, as received.")
+
+    created_at = models.DateTimeField(db_index=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_contacted_at = models.DateTimeField(
+        null=True, blank=True, help_text="First personal outbound touch."
+    )
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last visit of the customer to the dealer's website."
+    )
+    status_changed_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [
+            ("view_all_leads", "Can see every lead"),
+            ("reassign_lead", "Can reassign leads"),
+            ("audit_lead", "Can audit closed leads and return them to work"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="lead_source_external_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_at_most_100"),
+            # A closed lead has a closing time; an open one has none.
+            models.CheckConstraint(
+                condition=(
+                    Q(status__in=[s.value for s in CLOSED_STATUSES], closed_at__isnull=False)
+                    | Q(status__in=[s.value for s in OPEN_STATUSES], closed_at__isnull=True)
+                ),
+                name="lead_closed_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # "My queue": a person's open leads.
+            models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
+            # The team pool: unassigned leads of a team.
+            models.Index(
+                fields=["team", "created_at"],
+                condition=Q(owner__isnull=True),
+                name="lead_pool_idx",
+            ),
+            # Stale sweeps: open leads by their last CRM activity.
+            models.Index(fields=["status", "last_activity_at"], name="lead_status_activity_idx"),
+            # Reports over closed leads by month.
+            models.Index(fields=["status", "closed_at"], name="lead_status_closed_idx"),
+            models.Index(fields=["customer", "created_at"], name="lead_customer_idx"),
+        ]
+
+    def __str__(self):
+        return f"Lead {self.pk} · {self.customer} · {self.get_status_display()}"
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def vehicle_label(self):
+        parts = (self.vehicle_year, self.vehicle_make, self.vehicle_model, self.vehicle_trim)
+        return " ".join(str(part) for part in parts if part)
+
+
+class ImmutableRowError(Exception):
+    pass
+
+
+class LeadEvent(models.Model):
+    """One line of a lead's history. Rows are appended, never edited or deleted: reports read
+    conversion, speed and audit corrections from here."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        REOPENED = "reopened", "Returned to work"
+        ASSIGNED = "assigned", "Assigned"
+
+    class ReopenCause(models.TextChoices):
+        PERSON = "person", "A person returned it to work"
+        AUDIT = "audit", "Disqualification audit"
+        RESURFACING = "resurfacing", "The customer came back (resurfacing)"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person who made the change; empty when a job or an integration did.",
+    )
+    actor_label = models.CharField(
+        max_length=64, blank=True, help_text="The job or integration that made the change."
+    )
+    from_status = models.CharField(max_length=16, choices=LeadStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=LeadStatus.choices, blank=True)
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.ForeignKey(
+        Reason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cause = models.CharField(max_length=16, choices=ReopenCause.choices, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="leadevent_lead_at_idx"),
+            # Reports: transitions into a status over a period (qualified per month, ...).
+            models.Index(fields=["to_status", "at"], name="leadevent_to_status_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · lead {self.lead_id} · {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRowError("Lead history is append-only; events are never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRowError("Lead history is append-only; events are never deleted.")
+
+    @property
+    def actor_name(self):
+        if self.actor_id:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_label or "system"
+
+
+class Activity(models.Model):
+    """A touch between the dealership and the customer on a lead."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "Text message"
+        CHAT = "chat", "Chat"
+        MEETING = "meeting", "Meeting"
+        NOTE = "note", "Note"
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "—"
+        CONNECTED = "connected", "Connected"
+        VOICEMAIL = "voicemail", "Left voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        SENT = "sent", "Sent"
+        REPLIED = "replied", "Customer replied"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="activities")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    automated = models.BooleanField(
+        default=False,
+        help_text="Sent by an integration, not a person. Reports keep the two apart.",
+    )
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    customer_responded = models.BooleanField(default=False)
+    body = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="activity_lead_at_idx"),
+            models.Index(fields=["actor", "occurred_at"], name="activity_actor_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · lead {self.lead_id} · {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def is_personal_outbound(self):
+        return (
+            not self.automated
+            and self.direction == self.Direction.OUTBOUND
+            and self.kind != self.Kind.NOTE
+        )

@@ -1,0 +1,274 @@
+"""The only writers of a lead's status, owner and life-cycle timestamps.
+
+Every function runs in one transaction, locks the lead row first (one lead per call, so there is
+no lock order to keep), checks the move, saves with `update_fields` and appends a LeadEvent.
+
+`by` names who acts: a User for a person, or a short label such as "sweep:stale" or
+"intake:cars.com" for a job or an integration. History keeps the two apart.
+`at` is when it happened; it defaults to now and is given by imports, the demo seed and tests.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from leads.errors import (
+    ActorRequired,
+    InvalidActivity,
+    InvalidReason,
+    InvalidTransition,
+    LeadIsClosed,
+    ReasonRequired,
+)
+from leads.models import (
+    CLOSED_STATUSES,
+    REASON_KIND_FOR_STATUS,
+    REOPENABLE_STATUSES,
+    TRANSITIONS,
+    Activity,
+    Lead,
+    LeadEvent,
+    LeadStatus,
+    Reason,
+)
+
+
+def _actor_fields(by):
+    if isinstance(by, AbstractBaseUser):
+        return {"actor": by, "actor_label": ""}
+    if isinstance(by, str) and by.strip():
+        return {"actor": None, "actor_label": by.strip()[:64]}
+    raise ActorRequired("Every change to a lead needs an actor: a person or a named job.")
+
+
+def _lock(lead):
+    return Lead.objects.select_for_update().get(pk=lead.pk)
+
+
+def _record(lead, kind, by, at, **fields):
+    return LeadEvent.objects.create(lead=lead, kind=kind, at=at, **_actor_fields(by), **fields)
+
+
+def _set_status(lead, to_status, at):
+    """Write the status and the fields that follow it; returns the names to save."""
+    lead.status = to_status
+    lead.status_changed_at = at
+    if to_status in CLOSED_STATUSES:
+        lead.closed_at = at
+    else:
+        lead.closed_at = None
+        lead.close_reason = None
+    if to_status == LeadStatus.CONTACTED and lead.first_contacted_at is None:
+        lead.first_contacted_at = at
+    return ["status", "status_changed_at", "closed_at", "close_reason", "first_contacted_at"]
+
+
+def _check_reason(to_status, reason, note):
+    kind = REASON_KIND_FOR_STATUS.get(to_status)
+    if kind is None:
+        if reason is not None:
+            raise InvalidReason(f"A move to '{to_status}' takes no reason.")
+        return
+    if reason is None:
+        raise ReasonRequired(f"Marking a lead {to_status} needs a reason.")
+    if not reason.active or reason.scope != Reason.Scope.SALES or reason.kind != kind:
+        raise InvalidReason(
+            f"'{reason.label}' is not a reason a lead can be marked {to_status} for."
+        )
+    if reason.requires_note and not note.strip():
+        raise ReasonRequired(f"The reason '{reason.label}' needs a note saying what happened.")
+
+
+@transaction.atomic
+def lead_create(*, customer, source, by, at=None, **fields):
+    """Create a new lead for `customer` and record its creation.
+
+    Intake (parsing, matching, duplicates, scoring, routing) calls this once it knows the
+    customer; `fields` are Lead fields such as channel, vehicle and trade-in details.
+    """
+    at = at or timezone.now()
+    lead = Lead.objects.create(
+        customer=customer,
+        source=source,
+        status=LeadStatus.NEW,
+        created_at=at,
+        status_changed_at=at,
+        **fields,
+    )
+    _record(lead, LeadEvent.Kind.CREATED, by, at, to_status=LeadStatus.NEW)
+    return lead
+
+
+@transaction.atomic
+def lead_assign(*, lead, owner, by, note="", at=None):
+    """Give an open lead to `owner` (None puts it back in its team's pool).
+
+    The lead joins the owner's team. Raises LeadIsClosed for a closed lead: return it to work
+    first. Assigning a lead to the person who already has it changes nothing and records nothing.
+    """
+    at = at or timezone.now()
+    lead = _lock(lead)
+    if not lead.is_open:
+        raise LeadIsClosed(f"Lead {lead.pk} is {lead.status}; return it to work before assigning.")
+    if lead.owner_id == (owner.pk if owner else None):
+        return lead
+    from_owner_id = lead.owner_id
+    lead.owner = owner
+    lead.assigned_at = at if owner else None
+    update_fields = ["owner", "assigned_at", "updated_at"]
+    owner_team_id = getattr(getattr(owner, "staff", None), "team_id", None)
+    if owner_team_id:
+        lead.team_id = owner_team_id
+        update_fields.append("team")
+    lead.save(update_fields=update_fields)
+    _record(
+        lead,
+        LeadEvent.Kind.ASSIGNED,
+        by,
+        at,
+        from_owner_id=from_owner_id,
+        to_owner=owner,
+        note=note,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None):
+    """Move a lead along TRANSITIONS.
+
+    Lost and disqualified need a `reason` of the matching kind from the sales catalog (and a
+    note when the reason asks for one). Closing sets `closed_at`; moving to contacted sets the
+    first-contact time when none was recorded.
+    Raises InvalidTransition, ReasonRequired or InvalidReason, and writes nothing then.
+    """
+    at = at or timezone.now()
+    to_status = LeadStatus(to_status)
+    lead = _lock(lead)
+    from_status = lead.status
+    allowed = TRANSITIONS[from_status]
+    if to_status not in allowed:
+        raise InvalidTransition(from_status, to_status, allowed)
+    _check_reason(to_status, reason, note)
+    update_fields = _set_status(lead, to_status, at)
+    lead.close_reason = reason
+    lead.save(update_fields=[*update_fields, "updated_at"])
+    _record(
+        lead,
+        LeadEvent.Kind.STATUS_CHANGED,
+        by,
+        at,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        note=note,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reopen(*, lead, cause, by, note="", at=None):
+    """Return a lost or disqualified lead to work, recording why.
+
+    `cause` is a LeadEvent.ReopenCause: a person, a disqualification audit, or resurfacing (the
+    customer came back). A person or an audit must be a User. The lead goes back to the status
+    it had when it was closed, so its progress is not lost. Its reason for closing stays in the
+    history, and reports count the return as a correction.
+    Raises InvalidTransition for a lead that is open or sold.
+    """
+    at = at or timezone.now()
+    cause = LeadEvent.ReopenCause(cause)
+    if cause != LeadEvent.ReopenCause.RESURFACING and not isinstance(by, AbstractBaseUser):
+        raise ActorRequired(f"Returning a lead to work by {cause.label.lower()} needs a person.")
+    lead = _lock(lead)
+    from_status = lead.status
+    if from_status not in REOPENABLE_STATUSES:
+        raise InvalidTransition(from_status, "reopened", set())
+    closing = (
+        LeadEvent.objects.filter(lead=lead, to_status=from_status)
+        .exclude(from_status="")
+        .order_by("-at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    )
+    to_status = closing or (LeadStatus.CONTACTED if lead.first_contacted_at else LeadStatus.NEW)
+    update_fields = _set_status(lead, to_status, at)
+    lead.save(update_fields=[*update_fields, "updated_at"])
+    _record(
+        lead,
+        LeadEvent.Kind.REOPENED,
+        by,
+        at,
+        from_status=from_status,
+        to_status=to_status,
+        cause=cause,
+        note=note,
+    )
+    return lead
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    lead,
+    kind,
+    by,
+    direction=Activity.Direction.OUTBOUND,
+    automated=False,
+    duration_seconds=None,
+    outcome="",
+    customer_responded=False,
+    body="",
+    occurred_at=None,
+):
+    """Record a touch on a lead and keep the lead's timestamps current.
+
+    A personal touch needs a person as `by`; an automated one names the integration that sent
+    it. The first personal outbound touch sets the lead's first-contact time, and moves a new
+    lead to contacted with a history event.
+    Raises InvalidActivity or ActorRequired and writes nothing then.
+    """
+    occurred_at = occurred_at or timezone.now()
+    actor = _actor_fields(by)["actor"]
+    if automated and actor is not None:
+        raise InvalidActivity("An automated activity is sent by an integration, not a person.")
+    if not automated and actor is None:
+        raise InvalidActivity("A personal activity needs the person who made it.")
+    if occurred_at > timezone.now() + timedelta(minutes=5):
+        raise InvalidActivity("An activity cannot be logged in the future.")
+    lead = _lock(lead)
+    activity = Activity.objects.create(
+        lead=lead,
+        kind=kind,
+        direction=direction,
+        automated=automated,
+        duration_seconds=duration_seconds,
+        outcome=outcome,
+        customer_responded=customer_responded,
+        body=body,
+        actor=actor,
+        occurred_at=occurred_at,
+    )
+    update_fields = ["updated_at"]
+    if lead.last_activity_at is None or occurred_at > lead.last_activity_at:
+        lead.last_activity_at = occurred_at
+        update_fields.append("last_activity_at")
+    if activity.is_personal_outbound:
+        if lead.status == LeadStatus.NEW:
+            update_fields += _set_status(lead, LeadStatus.CONTACTED, occurred_at)
+            _record(
+                lead,
+                LeadEvent.Kind.STATUS_CHANGED,
+                by,
+                occurred_at,
+                from_status=LeadStatus.NEW,
+                to_status=LeadStatus.CONTACTED,
+                note=f"First contact: {activity.get_kind_display().lower()}",
+            )
+        elif lead.first_contacted_at is None:
+            lead.first_contacted_at = occurred_at
+            update_fields.append("first_contacted_at")
+    lead.save(update_fields=update_fields)
+    return activity
