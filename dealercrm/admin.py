@@ -62,7 +62,6 @@ class CustomerForm(forms.ModelForm):
             "consent_email",
             "consent_sms",
             "consent_phone",
-            "created_at",
         ]
 
     def clean_email(self):

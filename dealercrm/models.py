@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -80,7 +81,7 @@ class Customer(models.Model):
     consent_email = models.BooleanField(default=False)
     consent_sms = models.BooleanField(default=False)
     consent_phone = models.BooleanField(default=False)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -195,8 +195,8 @@ class Lead(models.Model):
             # A closed lead has a closing time; an open one has none.
             models.CheckConstraint(
                 condition=(
-                    Q(status__in=[s.value for s in CLOSED_STATUSES], closed_at__isnull=False)
-                    | Q(status__in=[s.value for s in OPEN_STATUSES], closed_at__isnull=True)
+                    Q(status__in=sorted(CLOSED_STATUSES), closed_at__isnull=False)
+                    | Q(status__in=sorted(OPEN_STATUSES), closed_at__isnull=True)
                 ),
                 name="lead_closed_at_matches_status",
             ),

@@ -147,6 +147,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='lead',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', False), ('status__in', ['lost', 'sold', 'disqualified'])), models.Q(('closed_at__isnull', True), ('status__in', ['contacted', 'new', 'appointment', 'qualified'])), _connector='OR'), name='lead_closed_at_matches_status'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('closed_at__isnull', False), ('status__in', ['disqualified', 'lost', 'sold'])), models.Q(('closed_at__isnull', True), ('status__in', ['appointment', 'contacted', 'new', 'qualified'])), _connector='OR'), name='lead_closed_at_matches_status'),
         ),
     ]

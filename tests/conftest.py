@@ -1,0 +1,41 @@
+import pytest
+
+from dealercrm.models import Role, Team
+from tests.factories import TeamFactory, make_staff
+
+
+@pytest.fixture
+def sales_team(db):
+    return TeamFactory(name="New cars", kind=Team.Kind.SALES)
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(name="Used cars", kind=Team.Kind.SALES)
+
+
+@pytest.fixture
+def salesperson(sales_team):
+    return make_staff(Role.SALESPERSON, sales_team, username="alice", first_name="Alice")
+
+
+@pytest.fixture
+def other_salesperson(sales_team):
+    return make_staff(Role.SALESPERSON, sales_team, username="bob", first_name="Bob")
+
+
+@pytest.fixture
+def used_car_salesperson(other_team):
+    return make_staff(Role.SALESPERSON, other_team, username="carol", first_name="Carol")
+
+
+@pytest.fixture
+def bdc_manager(db):
+    team = TeamFactory(name="BDC", kind=Team.Kind.BDC)
+    return make_staff(Role.BDC_MANAGER, team, username="dana", first_name="Dana")
+
+
+@pytest.fixture
+def service_advisor(db):
+    team = TeamFactory(name="Service", kind=Team.Kind.SERVICE)
+    return make_staff(Role.SERVICE_ADVISOR, team, username="erin", first_name="Erin")
