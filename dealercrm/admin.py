@@ -81,9 +81,14 @@ class CustomerForm(forms.ModelForm):
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
     list_display = ["__str__", "email", "phone", "preferred_contact", "created_at"]
-    list_filter = ["preferred_contact", "consent_email", "consent_sms", "consent_phone"]
+    list_filter = [
+        "preferred_contact",
+        "consent_email",
+        "consent_sms",
+        "consent_phone",
+        "created_at",
+    ]
     search_fields = ["last_name", "first_name", "=email", "=phone"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
 
 

@@ -53,7 +53,7 @@ class LeadAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_select_related = ["customer", "owner", "team"]
-    list_filter = ["status", "channel", "vehicle_condition", "team"]
+    list_filter = ["status", "channel", "vehicle_condition", "team", "created_at"]
     search_fields = [
         "=id",
         "customer__last_name",
@@ -61,7 +61,6 @@ class LeadAdmin(admin.ModelAdmin):
         "=customer__phone",
         "=external_id",
     ]
-    date_hierarchy = "created_at"
     raw_id_fields = ["customer"]
     show_full_result_count = False
     readonly_fields = [
@@ -89,9 +88,8 @@ class LeadAdmin(admin.ModelAdmin):
 class LeadEventAdmin(admin.ModelAdmin):
     list_display = ["at", "lead", "kind", "from_status", "to_status", "actor", "actor_label"]
     list_select_related = ["lead__customer", "actor"]
-    list_filter = ["kind", "to_status", "cause"]
+    list_filter = ["kind", "to_status", "cause", "at"]
     search_fields = ["=lead__id"]
-    date_hierarchy = "at"
     show_full_result_count = False
 
     def has_add_permission(self, request):
@@ -108,9 +106,8 @@ class LeadEventAdmin(admin.ModelAdmin):
 class ActivityAdmin(admin.ModelAdmin):
     list_display = ["occurred_at", "lead", "kind", "direction", "automated", "outcome", "actor"]
     list_select_related = ["lead__customer", "actor"]
-    list_filter = ["kind", "direction", "automated", "outcome"]
+    list_filter = ["kind", "direction", "automated", "outcome", "occurred_at"]
     search_fields = ["=lead__id"]
-    date_hierarchy = "occurred_at"
     show_full_result_count = False
 
     def has_add_permission(self, request):

@@ -1,0 +1,83 @@
+"""Settings come from the environment; these run Django in a child process with a given one."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789-abcdefghij",
+    "ALLOWED_HOSTS": "crm.example-dealer.com",
+}
+
+
+def run(args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "dealercrm.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def settings_value(expression, **env):
+    code = f"import django, json; django.setup(); from django.conf import settings; print(json.dumps({expression}, default=str))"  # noqa: E501
+    result = run(["-c", code], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start():
+    result = run(["manage.py", "check"], DEBUG="false")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_fresh_checkout_uses_sqlite_in_wal_mode_with_immediate_transactions():
+    database = settings_value('settings.DATABASES["default"]')
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+
+
+def test_database_url_selects_postgresql_and_keeps_connections_open():
+    database = settings_value(
+        'settings.DATABASES["default"]',
+        DATABASE_URL="postgres://crm:secret@db.internal:5433/dealercrm",
+    )
+
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == (
+        "db.internal",
+        5433,
+        "dealercrm",
+    )
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_malformed_boolean_is_named_in_the_error():
+    result = run(["manage.py", "check"], DEBUG="maybe")
+
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'maybe'" in result.stderr
+
+
+def test_time_zone_support_is_on():
+    assert settings_value("settings.USE_TZ") is True
