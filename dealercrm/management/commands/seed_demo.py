@@ -1,0 +1,68 @@
+from importlib import import_module
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.module_loading import module_has_submodule
+
+from dealercrm.demo import ADMIN_USERNAME, DEMO_PASSWORD, LOGIN_USERS, DemoContext
+from dealercrm.models import Customer
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a demo dealership: teams, people, customers and leads with 60 days of history. "
+        "Idempotent: a second run adds nothing. --leads N adds N more leads in bulk."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="Create one login per role with the documented demo password (automatic "
+            "with DEBUG on).",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database already holds customers.",
+        )
+        parser.add_argument(
+            "--leads",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also add N leads fast with bulk inserts, for benchmarks.",
+        )
+
+    def handle(self, *args, **options):
+        if options["leads"] < 0:
+            raise CommandError("--leads takes a number of leads, 0 or more.")
+        if options["if_empty"] and Customer.objects.exists():
+            self.stdout.write("The database already holds customers; no demo data loaded.")
+            return
+        context = DemoContext(
+            now=timezone.now(),
+            demo_users=options["demo_users"] or settings.DEBUG,
+            bulk_leads=options["leads"],
+            log=lambda message: self.stdout.write(message),
+        )
+        for module in self.demo_modules():
+            module.seed(context)
+        if context.bulk_leads:
+            for module in self.demo_modules():
+                if hasattr(module, "add_bulk"):
+                    module.add_bulk(context)
+        if context.demo_users:
+            logins = ", ".join(username for username, *_ in LOGIN_USERS)
+            self.stdout.write(
+                f"Demo logins ({logins}, and {ADMIN_USERNAME} for the admin) all use the "
+                f"password {DEMO_PASSWORD!r}."
+            )
+
+    @staticmethod
+    def demo_modules():
+        for app_config in apps.get_app_configs():
+            if module_has_submodule(app_config.module, "demo"):
+                yield import_module(f"{app_config.name}.demo")
