@@ -4,6 +4,20 @@ through the lead services, so that every change has its history event."""
 from django.contrib import admin
 
 from leads.models import Activity, Lead, LeadEvent, Reason
+from leads.permissions import lead_queryset_for_user
+
+
+class VisibleLeadsOnly:
+    """Staff see in the admin only the leads they may see anywhere else."""
+
+    lead_path = "lead"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or request.user.has_perm("leads.view_all_leads"):
+            return queryset
+        visible = lead_queryset_for_user(request.user).values("pk")
+        return queryset.filter(**{f"{self.lead_path}__in": visible})
 
 
 @admin.register(Reason)
@@ -40,7 +54,8 @@ class LeadEventInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
+    lead_path = "pk"
     list_display = [
         "id",
         "customer",
@@ -85,7 +100,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadEvent)
-class LeadEventAdmin(admin.ModelAdmin):
+class LeadEventAdmin(VisibleLeadsOnly, admin.ModelAdmin):
     list_display = ["at", "lead", "kind", "from_status", "to_status", "actor", "actor_label"]
     list_select_related = ["lead__customer", "actor"]
     list_filter = ["kind", "to_status", "cause", "at"]
@@ -103,7 +118,7 @@ class LeadEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(VisibleLeadsOnly, admin.ModelAdmin):
     list_display = ["occurred_at", "lead", "kind", "direction", "automated", "outcome", "actor"]
     list_select_related = ["lead__customer", "actor"]
     list_filter = ["kind", "direction", "automated", "outcome", "occurred_at"]

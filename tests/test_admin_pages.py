@@ -1,0 +1,55 @@
+"""Every admin page opens, and staff see in the admin only the leads they may see elsewhere."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from dealercrm.models import Vehicle
+from leads.models import Activity, LeadStatus
+from leads.services import activity_log
+from tests.factories import make_lead
+
+OUR_APPS = {"auth", "dealercrm", "routing", "leads", "service"}
+
+
+@pytest.fixture
+def a_bit_of_everything(salesperson, other_salesperson):
+    lead = make_lead(LeadStatus.LOST, owner=salesperson)
+    Vehicle.objects.create(vin="1HGCM82633A004352", make="Honda", owner=lead.customer)
+    activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson)
+    make_lead(owner=other_salesperson)
+    return lead
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model",
+    [model for model in admin.site._registry if model._meta.app_label in OUR_APPS],
+    ids=lambda model: model._meta.label,
+)
+def test_every_admin_list_and_change_page_opens(admin_client, a_bit_of_everything, model):
+    meta = model._meta
+    listing = admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count >= 1
+
+    first = model._default_manager.order_by("pk").first()
+    change = admin_client.get(
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first.pk])
+    )
+    assert change.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_staff_salesperson_sees_only_own_leads_in_the_admin(
+    client, salesperson, a_bit_of_everything
+):
+    salesperson.is_staff = True
+    salesperson.save()
+    salesperson.user_permissions.add(Permission.objects.get(codename="view_lead"))
+    client.force_login(salesperson)
+
+    response = client.get(reverse("admin:leads_lead_changelist"))
+
+    assert [lead.pk for lead in response.context["cl"].result_list] == [a_bit_of_everything.pk]
