@@ -5,6 +5,7 @@ volumes); `manage.py seed_demo` runs them in INSTALLED_APPS order, so an app's d
 rely on the data of the apps below it. Every seed is idempotent.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from random import Random
@@ -22,7 +23,7 @@ class DemoContext:
     demo_users: bool
     bulk_leads: int = 0
     rng: Random = field(default_factory=lambda: Random(20261122))
-    log: callable = print
+    log: Callable[[str], None] = print
 
 
 DEMO_PASSWORD = "demo-dealercrm"

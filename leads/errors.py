@@ -32,3 +32,7 @@ class InvalidActivity(DomainError):
 
 class ActorRequired(DomainError):
     pass
+
+
+class InvalidAssignee(DomainError):
+    pass

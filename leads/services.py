@@ -14,9 +14,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from dealercrm.models import Role
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
+    InvalidAssignee,
     InvalidReason,
     InvalidTransition,
     LeadIsClosed,
@@ -65,6 +67,23 @@ def _set_status(lead, to_status, at):
     return ["status", "status_changed_at", "closed_at", "close_reason", "first_contacted_at"]
 
 
+# Roles that work sales leads; service staff never own one.
+LEAD_OWNER_ROLES = frozenset(
+    {Role.SALESPERSON, Role.BDC_AGENT, Role.BDC_MANAGER, Role.SALES_MANAGER}
+)
+
+
+def _check_assignee(owner):
+    profile = getattr(owner, "staff", None)
+    if not owner.is_active or profile is None or not profile.active:
+        raise InvalidAssignee(f"{owner.get_username()} is not an active member of the staff.")
+    if profile.role not in LEAD_OWNER_ROLES:
+        raise InvalidAssignee(
+            f"{owner.get_username()} is a {profile.get_role_display().lower()}; "
+            "sales leads go to sales or BDC staff."
+        )
+
+
 def _check_reason(to_status, reason, note):
     kind = REASON_KIND_FOR_STATUS.get(to_status)
     if kind is None:
@@ -105,10 +124,13 @@ def lead_create(*, customer, source, by, at=None, **fields):
 def lead_assign(*, lead, owner, by, note="", at=None):
     """Give an open lead to `owner` (None puts it back in its team's pool).
 
-    The lead joins the owner's team. Raises LeadIsClosed for a closed lead: return it to work
-    first. Assigning a lead to the person who already has it changes nothing and records nothing.
+    The lead joins the owner's team. Raises LeadIsClosed for a closed lead (return it to work
+    first) and InvalidAssignee for someone who is inactive or not in sales. Assigning a lead to
+    the person who already has it changes nothing and records nothing.
     """
     at = at or timezone.now()
+    if owner is not None:
+        _check_assignee(owner)
     lead = _lock(lead)
     if not lead.is_open:
         raise LeadIsClosed(f"Lead {lead.pk} is {lead.status}; return it to work before assigning.")

@@ -1,6 +1,6 @@
 import pytest
 
-from leads.errors import LeadIsClosed
+from leads.errors import InvalidAssignee, LeadIsClosed
 from leads.models import LeadEvent, LeadStatus
 from leads.services import lead_assign
 from tests.factories import make_lead
@@ -53,3 +53,24 @@ def test_a_closed_lead_cannot_be_assigned(salesperson, other_salesperson):
 
     lead.refresh_from_db()
     assert lead.owner == salesperson
+
+
+@pytest.mark.django_db
+def test_a_lead_cannot_go_to_service_staff(salesperson, service_advisor):
+    lead = make_lead(LeadStatus.NEW, owner=salesperson)
+
+    with pytest.raises(InvalidAssignee, match="service advisor"):
+        lead_assign(lead=lead, owner=service_advisor, by="manager")
+
+    lead.refresh_from_db()
+    assert lead.owner == salesperson
+
+
+@pytest.mark.django_db
+def test_a_lead_cannot_go_to_someone_who_left(salesperson, other_salesperson):
+    other_salesperson.staff.active = False
+    other_salesperson.staff.save()
+    lead = make_lead(LeadStatus.NEW, owner=salesperson)
+
+    with pytest.raises(InvalidAssignee, match="not an active member"):
+        lead_assign(lead=lead, owner=other_salesperson, by="manager")
