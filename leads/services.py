@@ -37,7 +37,8 @@ from leads.models import (
 )
 
 
-def _actor_fields(by):
+def _actor(by):
+    """The history fields naming who acts; checked before anything is written."""
     if isinstance(by, AbstractBaseUser):
         return {"actor": by, "actor_label": ""}
     if isinstance(by, str) and by.strip():
@@ -49,8 +50,8 @@ def _lock(lead):
     return Lead.objects.select_for_update().get(pk=lead.pk)
 
 
-def _record(lead, kind, by, at, **fields):
-    return LeadEvent.objects.create(lead=lead, kind=kind, at=at, **_actor_fields(by), **fields)
+def _record(lead, kind, actor, at, **fields):
+    return LeadEvent.objects.create(lead=lead, kind=kind, at=at, **actor, **fields)
 
 
 def _set_status(lead, to_status, at):
@@ -107,6 +108,7 @@ def lead_create(*, customer, source, by, at=None, **fields):
     Intake (parsing, matching, duplicates, scoring, routing) calls this once it knows the
     customer; `fields` are Lead fields such as channel, vehicle and trade-in details.
     """
+    actor = _actor(by)
     at = at or timezone.now()
     lead = Lead.objects.create(
         customer=customer,
@@ -116,7 +118,7 @@ def lead_create(*, customer, source, by, at=None, **fields):
         status_changed_at=at,
         **fields,
     )
-    _record(lead, LeadEvent.Kind.CREATED, by, at, to_status=LeadStatus.NEW)
+    _record(lead, LeadEvent.Kind.CREATED, actor, at, to_status=LeadStatus.NEW)
     return lead
 
 
@@ -128,6 +130,7 @@ def lead_assign(*, lead, owner, by, note="", at=None):
     first) and InvalidAssignee for someone who is inactive or not in sales. Assigning a lead to
     the person who already has it changes nothing and records nothing.
     """
+    actor = _actor(by)
     at = at or timezone.now()
     if owner is not None:
         _check_assignee(owner)
@@ -148,7 +151,7 @@ def lead_assign(*, lead, owner, by, note="", at=None):
     _record(
         lead,
         LeadEvent.Kind.ASSIGNED,
-        by,
+        actor,
         at,
         from_owner_id=from_owner_id,
         to_owner=owner,
@@ -166,6 +169,7 @@ def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None):
     first-contact time when none was recorded.
     Raises InvalidTransition, ReasonRequired or InvalidReason, and writes nothing then.
     """
+    actor = _actor(by)
     at = at or timezone.now()
     to_status = LeadStatus(to_status)
     lead = _lock(lead)
@@ -180,7 +184,7 @@ def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None):
     _record(
         lead,
         LeadEvent.Kind.STATUS_CHANGED,
-        by,
+        actor,
         at,
         from_status=from_status,
         to_status=to_status,
@@ -200,9 +204,10 @@ def lead_reopen(*, lead, cause, by, note="", at=None):
     history, and reports count the return as a correction.
     Raises InvalidTransition for a lead that is open or sold.
     """
+    actor = _actor(by)
     at = at or timezone.now()
     cause = LeadEvent.ReopenCause(cause)
-    if cause != LeadEvent.ReopenCause.RESURFACING and not isinstance(by, AbstractBaseUser):
+    if cause != LeadEvent.ReopenCause.RESURFACING and actor["actor"] is None:
         raise ActorRequired(f"Returning a lead to work by {cause.label.lower()} needs a person.")
     lead = _lock(lead)
     from_status = lead.status
@@ -221,7 +226,7 @@ def lead_reopen(*, lead, cause, by, note="", at=None):
     _record(
         lead,
         LeadEvent.Kind.REOPENED,
-        by,
+        actor,
         at,
         from_status=from_status,
         to_status=to_status,
@@ -252,11 +257,11 @@ def activity_log(
     lead to contacted with a history event.
     Raises InvalidActivity or ActorRequired and writes nothing then.
     """
+    actor = _actor(by)
     occurred_at = occurred_at or timezone.now()
-    actor = _actor_fields(by)["actor"]
-    if automated and actor is not None:
+    if automated and actor["actor"] is not None:
         raise InvalidActivity("An automated activity is sent by an integration, not a person.")
-    if not automated and actor is None:
+    if not automated and actor["actor"] is None:
         raise InvalidActivity("A personal activity needs the person who made it.")
     if occurred_at > timezone.now() + timedelta(minutes=5):
         raise InvalidActivity("An activity cannot be logged in the future.")
@@ -270,7 +275,7 @@ def activity_log(
         outcome=outcome,
         customer_responded=customer_responded,
         body=body,
-        actor=actor,
+        actor=actor["actor"],
         occurred_at=occurred_at,
     )
     update_fields = ["updated_at"]
@@ -283,7 +288,7 @@ def activity_log(
             _record(
                 lead,
                 LeadEvent.Kind.STATUS_CHANGED,
-                by,
+                actor,
                 occurred_at,
                 from_status=LeadStatus.NEW,
                 to_status=LeadStatus.CONTACTED,

@@ -213,3 +213,18 @@ def test_history_rows_cannot_be_edited_or_deleted(salesperson):
         event.save()
     with pytest.raises(ImmutableRowError):
         event.delete()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("nobody", ["", "   ", None])
+def test_a_change_without_an_actor_is_refused_and_writes_nothing(nobody):
+    from leads.errors import ActorRequired
+
+    lead = make_lead(S.NEW)
+
+    with pytest.raises(ActorRequired, match="needs an actor"):
+        lead_change_status(lead=lead, to_status=S.CONTACTED, by=nobody)
+
+    lead.refresh_from_db()
+    assert lead.status == S.NEW
+    assert lead.events.count() == 1
