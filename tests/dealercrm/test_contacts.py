@@ -79,3 +79,11 @@ def test_phone_input_is_either_normalised_or_refused_by_name(text):
         assert error.field == "phone"
     else:
         assert result == "" or (result.startswith("+") and result[1:].isdigit())
+
+
+def test_numbers_display_nationally_at_home_and_internationally_abroad():
+    from dealercrm.templatetags.contact_display import phone
+
+    assert phone("+16175550176") == "(617) 555-0176"
+    assert phone("+442079460958") == "+44 20 7946 0958"
+    assert phone("") == ""

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.errors import InvalidReason, InvalidTransition, ReasonRequired
-from leads.models import LeadEvent, LeadStatus
+from leads.errors import ActorRequired, InvalidReason, InvalidTransition, ReasonRequired
+from leads.models import ImmutableRowError, LeadEvent, LeadStatus
 from leads.services import lead_change_status
 from tests.factories import make_lead, reason
 
@@ -204,8 +204,6 @@ def test_a_missed_appointment_keeps_the_first_contact_time(salesperson):
 
 @pytest.mark.django_db
 def test_history_rows_cannot_be_edited_or_deleted(salesperson):
-    from leads.models import ImmutableRowError
-
     event = make_lead(S.NEW).events.get()
     event.note = "rewritten"
 
@@ -218,8 +216,6 @@ def test_history_rows_cannot_be_edited_or_deleted(salesperson):
 @pytest.mark.django_db
 @pytest.mark.parametrize("nobody", ["", "   ", None])
 def test_a_change_without_an_actor_is_refused_and_writes_nothing(nobody):
-    from leads.errors import ActorRequired
-
     lead = make_lead(S.NEW)
 
     with pytest.raises(ActorRequired, match="needs an actor"):
