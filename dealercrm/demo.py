@@ -66,34 +66,30 @@ def seed(context):
     for name, kind in TEAMS:
         teams[name], _ = Team.objects.get_or_create(name=name, defaults={"kind": kind})
     existing = set(get_user_model().objects.values_list("username", flat=True))
+
+    def add(username, first, last, role, team, **profile):
+        if username in existing:
+            return None
+        return staff_create(
+            username=username,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@demo-dealer.example",
+            role=role,
+            team=teams[team],
+            **profile,
+        )
+
     for username, first, last, role, team, capacity in FLOOR_STAFF:
-        if username not in existing:
-            staff_create(
-                username=username,
-                first_name=first,
-                last_name=last,
-                email=f"{username}@demo-dealer.example",
-                role=role,
-                team=teams[team],
-                capacity=capacity,
-            )
+        add(username, first, last, role, team, capacity=capacity)
     if not context.demo_users:
         return
     for username, first, last, role, team in LOGIN_USERS:
-        if username not in existing:
-            user = staff_create(
-                username=username,
-                first_name=first,
-                last_name=last,
-                email=f"{username}@demo-dealer.example",
-                role=role,
-                team=teams[team],
-                password=DEMO_PASSWORD,
-            )
-            if role in {Role.BDC_MANAGER, Role.SALES_MANAGER, Role.SERVICE_MANAGER}:
-                # Managers keep the reason catalog and people's shifts in the admin.
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
+        user = add(username, first, last, role, team, password=DEMO_PASSWORD)
+        if user and role in {Role.BDC_MANAGER, Role.SALES_MANAGER, Role.SERVICE_MANAGER}:
+            # Managers keep the reason catalog and people's shifts in the admin.
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
     if ADMIN_USERNAME not in existing:
         get_user_model().objects.create_superuser(
             ADMIN_USERNAME, "admin@demo-dealer.example", DEMO_PASSWORD

@@ -99,13 +99,9 @@ class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
         return False
 
 
-@admin.register(LeadEvent)
-class LeadEventAdmin(VisibleLeadsOnly, admin.ModelAdmin):
-    list_display = ["at", "lead", "kind", "from_status", "to_status", "actor", "actor_label"]
-    list_select_related = ["lead__customer", "actor"]
-    list_filter = ["kind", "to_status", "cause", "at"]
-    search_fields = ["=lead__id"]
-    show_full_result_count = False
+class ReadOnly:
+    """Rows written only by the lead services; deleting one would leave the lead's timestamps
+    and reports disagreeing with what happened."""
 
     def has_add_permission(self, request):
         return False
@@ -117,16 +113,19 @@ class LeadEventAdmin(VisibleLeadsOnly, admin.ModelAdmin):
         return False
 
 
+@admin.register(LeadEvent)
+class LeadEventAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
+    list_display = ["at", "lead", "kind", "from_status", "to_status", "actor", "actor_label"]
+    list_select_related = ["lead__customer", "actor"]
+    list_filter = ["kind", "to_status", "cause", "at"]
+    search_fields = ["=lead__id"]
+    show_full_result_count = False
+
+
 @admin.register(Activity)
-class ActivityAdmin(VisibleLeadsOnly, admin.ModelAdmin):
+class ActivityAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
     list_display = ["occurred_at", "lead", "kind", "direction", "automated", "outcome", "actor"]
     list_select_related = ["lead__customer", "actor"]
     list_filter = ["kind", "direction", "automated", "outcome", "occurred_at"]
     search_fields = ["=lead__id"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
