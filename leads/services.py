@@ -212,7 +212,7 @@ def lead_reopen(*, lead, cause, by, note="", at=None):
     lead = _lock(lead)
     from_status = lead.status
     if from_status not in REOPENABLE_STATUSES:
-        raise InvalidTransition(from_status, "reopened", set())
+        raise InvalidTransition(from_status, "reopened", TRANSITIONS[from_status])
     closing = (
         LeadEvent.objects.filter(lead=lead, to_status=from_status)
         .exclude(from_status="")
@@ -294,7 +294,8 @@ def activity_log(
                 to_status=LeadStatus.CONTACTED,
                 note=f"First contact: {activity.get_kind_display().lower()}",
             )
-        elif lead.first_contacted_at is None:
+        elif lead.first_contacted_at is None or occurred_at < lead.first_contacted_at:
+            # A call logged late can still be the first one made.
             lead.first_contacted_at = occurred_at
             update_fields.append("first_contacted_at")
     lead.save(update_fields=update_fields)

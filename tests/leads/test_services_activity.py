@@ -136,3 +136,15 @@ def test_an_activity_in_the_future_is_refused(salesperson):
             by=salesperson,
             occurred_at=timezone.now() + timedelta(hours=1),
         )
+
+
+@pytest.mark.django_db
+def test_a_first_call_logged_late_still_counts_as_the_first_contact(salesperson):
+    lead = make_lead(S.NEW, owner=salesperson)
+    activity_log(lead=lead, kind=Activity.Kind.SMS, by=salesperson)
+    earlier = timezone.now() - timedelta(hours=1)
+
+    activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson, occurred_at=earlier)
+
+    lead.refresh_from_db()
+    assert lead.first_contacted_at == earlier

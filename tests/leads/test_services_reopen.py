@@ -84,7 +84,7 @@ def test_only_lost_and_disqualified_leads_can_be_reopened(status, salesperson):
     lead = make_lead(status)
     events_before = lead.events.count()
 
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(InvalidTransition, match=f"'{status}' cannot move to 'reopened'"):
         lead_reopen(lead=lead, cause=Cause.PERSON, by=salesperson)
 
     lead.refresh_from_db()
