@@ -2,12 +2,13 @@ from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 
 from dealercrm.demo import ADMIN_USERNAME, DEMO_PASSWORD, LOGIN_USERS, DemoContext
-from dealercrm.models import Customer
+from dealercrm.models import Customer, Role
 
 
 class Command(BaseCommand):
@@ -39,27 +40,42 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["leads"] < 0:
             raise CommandError("--leads takes a number of leads, 0 or more.")
-        if options["if_empty"] and Customer.objects.exists():
-            self.stdout.write("The database already holds customers; no demo data loaded.")
-            return
         context = DemoContext(
             now=timezone.now(),
             demo_users=options["demo_users"] or settings.DEBUG,
             bulk_leads=options["leads"],
             log=lambda message: self.stdout.write(message),
         )
+        if options["if_empty"] and Customer.objects.exists():
+            self.stdout.write("The database already holds customers; no demo data loaded.")
+        else:
+            self.load(context)
+        if context.demo_users:
+            self.print_logins()
+
+    def load(self, context):
         for module in self.demo_modules():
             module.seed(context)
         if context.bulk_leads:
             for module in self.demo_modules():
                 if hasattr(module, "add_bulk"):
                     module.add_bulk(context)
-        if context.demo_users:
-            logins = ", ".join(username for username, *_ in LOGIN_USERS)
-            self.stdout.write(
-                f"Demo logins ({logins}, and {ADMIN_USERNAME} for the admin) all use the "
-                f"password {DEMO_PASSWORD!r}."
-            )
+
+    def print_logins(self):
+        usernames = [username for username, *_ in LOGIN_USERS] + [ADMIN_USERNAME]
+        present = set(
+            get_user_model()
+            .objects.filter(username__in=usernames)
+            .values_list("username", flat=True)
+        )
+        if not present:
+            return
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD!r}):")
+        for username, _, _, role, team in LOGIN_USERS:
+            if username in present:
+                self.stdout.write(f"  {username:<16}{Role(role).label}, {team}")
+        if ADMIN_USERNAME in present:
+            self.stdout.write(f"  {ADMIN_USERNAME:<16}superuser, for /admin/")
 
     @staticmethod
     def demo_modules():
