@@ -4,20 +4,17 @@ through the lead services, so that every change has its history event."""
 from django.contrib import admin
 
 from leads.models import Activity, Lead, LeadEvent, Reason
-from leads.permissions import lead_queryset_for_user
+from leads.permissions import lead_visibility
 
 
 class VisibleLeadsOnly:
     """Staff see in the admin only the leads they may see anywhere else."""
 
-    lead_path = "lead"
+    path_to_lead = "lead__"
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser or request.user.has_perm("leads.view_all_leads"):
-            return queryset
-        visible = lead_queryset_for_user(request.user).values("pk")
-        return queryset.filter(**{f"{self.lead_path}__in": visible})
+        visible = lead_visibility(request.user, via=self.path_to_lead)
+        return super().get_queryset(request).filter(visible)
 
 
 @admin.register(Reason)
@@ -55,7 +52,7 @@ class LeadEventInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
-    lead_path = "pk"
+    path_to_lead = ""
     list_display = [
         "id",
         "customer",

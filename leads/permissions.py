@@ -1,28 +1,37 @@
-"""Who may see which leads. Every reader (page, API, export) fetches leads through here."""
+"""Who may see which leads. Every reader (page, API, export, admin) filters through here."""
 
 from django.db.models import Q
 from django.http import Http404
 
 from leads.models import Lead
 
+NOTHING = Q(pk__in=[])  # Django answers an empty IN without querying
 
-def lead_queryset_for_user(user, queryset=None):
-    """The leads `user` may see.
+
+def lead_visibility(user, via=""):
+    """A filter for the rows whose lead `user` may see; `via` is the path from those rows to the
+    lead ("" for leads themselves, "lead__" for their events and activities).
 
     Managers with `view_all_leads` see every lead; salespeople and BDC agents see their own
     leads and the unassigned pool of their team; everyone else (service roles) sees none.
     """
-    queryset = Lead.objects.all() if queryset is None else queryset
     if not (user.is_authenticated and user.is_active):
-        return queryset.none()
+        return NOTHING
     if user.is_superuser or user.has_perm("leads.view_all_leads"):
-        return queryset
+        return Q()
     if not user.has_perm("leads.view_lead"):
-        return queryset.none()
+        return NOTHING
+    own = Q(**{f"{via}owner": user})
     team_id = getattr(getattr(user, "staff", None), "team_id", None)
     if team_id is None:
-        return queryset.filter(owner=user)
-    return queryset.filter(Q(owner=user) | Q(owner__isnull=True, team_id=team_id))
+        return own
+    return own | Q(**{f"{via}owner__isnull": True, f"{via}team_id": team_id})
+
+
+def lead_queryset_for_user(user, queryset=None):
+    """The leads `user` may see (see lead_visibility)."""
+    queryset = Lead.objects.all() if queryset is None else queryset
+    return queryset.filter(lead_visibility(user))
 
 
 def get_lead_for_user_or_404(user, pk, queryset=None):
