@@ -1,4 +1,4 @@
-"""The shared core every app needs: teams, staff, customers and their vehicles."""
+"""The shared core every app needs: teams, staff, customers, their vehicles, notifications."""
 
 from django.conf import settings
 from django.db import models
@@ -13,6 +13,9 @@ class Role(models.TextChoices):
     SALES_MANAGER = "sales_manager", "Sales manager"
     SERVICE_ADVISOR = "service_advisor", "Service advisor"
     SERVICE_MANAGER = "service_manager", "Service manager"
+    # An integration account (a lead provider, the dealer's website, call tracking), not a
+    # person: it may post leads and website events and see nothing.
+    LEAD_PROVIDER = "lead_provider", "Lead provider"
 
 
 class Team(models.Model):
@@ -124,3 +127,30 @@ class Vehicle(models.Model):
             str(part) for part in (self.year, self.make, self.model, self.trim) if part
         )
         return label or self.vin or f"Vehicle {self.pk}"
+
+
+class Notification(models.Model):
+    """Something a person should know about: a repeat inquiry on their lead, a resurfaced
+    customer. Written by services inside their transaction; read in the workspace."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    kind = models.SlugField(max_length=32)
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=200, blank=True, help_text="Where the message leads.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.recipient_id}: {self.message}"

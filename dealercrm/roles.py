@@ -19,11 +19,13 @@ _SELLING = [
     "leads.view_activity",
     "leads.add_activity",
     "leads.view_reason",
+    "leads.view_inquiry",
 ]
 
 _MANAGING_SALES = [
     *_SELLING,
     "leads.add_lead",
+    "leads.submit_leads",
     "leads.view_all_leads",
     "leads.reassign_lead",
     "leads.audit_lead",
@@ -32,6 +34,11 @@ _MANAGING_SALES = [
     "dealercrm.change_staffprofile",
     "leads.add_reason",
     "leads.change_reason",
+    "leads.view_leadsource",
+    "leads.add_leadsource",
+    "leads.change_leadsource",
+    "leads.view_scoreweight",
+    "leads.change_scoreweight",
 ]
 
 _SERVICING = [
@@ -45,11 +52,12 @@ _SERVICING = [
 
 ROLE_PERMISSIONS = {
     Role.SALESPERSON: _SELLING,
-    Role.BDC_AGENT: [*_SELLING, "leads.add_lead"],
+    Role.BDC_AGENT: [*_SELLING, "leads.add_lead", "leads.submit_leads"],
     Role.BDC_MANAGER: _MANAGING_SALES,
     Role.SALES_MANAGER: _MANAGING_SALES,
     Role.SERVICE_ADVISOR: _SERVICING,
     Role.SERVICE_MANAGER: [*_SERVICING, "dealercrm.view_team", "dealercrm.view_staffprofile"],
+    Role.LEAD_PROVIDER: ["leads.submit_leads"],
 }
 
 

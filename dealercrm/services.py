@@ -1,4 +1,4 @@
-"""Writers for the shared core: staff and customers."""
+"""Writers for the shared core: staff, customers and notifications."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dealercrm.contacts import normalize_email, normalize_phone
-from dealercrm.models import Customer, Role, StaffProfile
+from dealercrm.models import Customer, Notification, Role, StaffProfile
 from dealercrm.roles import group_name
 
 
@@ -58,4 +58,16 @@ def customer_create(
         phone=normalize_phone(phone, phone_region),
         created_at=at or timezone.now(),
         **fields,
+    )
+
+
+def notification_send(*, recipient, kind, message, url="", at=None):
+    """Tell `recipient` something; runs inside the caller's transaction, so a rolled-back change
+    sends nothing."""
+    return Notification.objects.create(
+        recipient=recipient,
+        kind=kind,
+        message=message[:300],
+        url=url,
+        created_at=at or timezone.now(),
     )

@@ -1,10 +1,33 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from leads.api.urls import urlpatterns as leads_api
+from leads.urls import public_urlpatterns as public_leads_urls
+
+# The contract is public so that an integrator can read it before getting an account.
+api_docs = [
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", permission_classes=[AllowAny], authentication_classes=[]
+        ),
+        name="docs",
+    ),
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("leads/", include("leads.urls")),
+    path("", include((public_leads_urls, "leads_public"))),
+    path("api/v1/", include(([*api_docs, *leads_api], "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,5 @@
-"""Leads, their append-only history, the activities worked on them, and the reason catalog.
+"""Leads, their append-only history, the activities worked on them, the inquiries they came
+from, the customers' website activity, scoring weights, lead sources and the reason catalog.
 
 Status, owner and the life-cycle timestamps are written only by `leads.services`; the admin shows
 them read-only.
@@ -9,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from dealercrm.models import Customer, Team
+from leads.submission import Format
 
 
 class LeadStatus(models.TextChoices):
@@ -148,6 +150,16 @@ class Lead(models.Model):
     )
     comments = models.TextField(blank=True)
     score = models.PositiveSmallIntegerField(default=0, help_text="0 (cold) to 100 (hot).")
+    score_factors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What made the score: a list of {code, label, points, detail}.",
+    )
+    contact_issues = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Phones or e-mails that were sent but do not work: {field, value, problem}.",
+    )
 
     status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
     close_reason = models.ForeignKey(
@@ -164,10 +176,11 @@ class Lead(models.Model):
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
     )
 
-    raw_payload = models.TextField(blank=True, help_text="What the sender posted, as received.")
-
     created_at = models.DateTimeField(db_index=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
+    first_response_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the first personal contact is due."
+    )
     first_contacted_at = models.DateTimeField(
         null=True, blank=True, help_text="First personal outbound touch."
     )
@@ -184,6 +197,7 @@ class Lead(models.Model):
             ("view_all_leads", "Can see every lead"),
             ("reassign_lead", "Can reassign leads"),
             ("audit_lead", "Can audit closed leads and return them to work"),
+            ("submit_leads", "Can post leads and website events through the API"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -221,6 +235,12 @@ class Lead(models.Model):
         return f"Lead {self.pk} · {self.customer} · {self.get_status_display()}"
 
     @property
+    def score_band(self):
+        from leads.scoring import band_for
+
+        return band_for(self.score)
+
+    @property
     def is_open(self):
         return self.status in OPEN_STATUSES
 
@@ -243,6 +263,7 @@ class LeadEvent(models.Model):
         STATUS_CHANGED = "status_changed", "Status changed"
         REOPENED = "reopened", "Returned to work"
         ASSIGNED = "assigned", "Assigned"
+        MERGED = "merged", "Repeat inquiry"
 
     class ReopenCause(models.TextChoices):
         PERSON = "person", "A person returned it to work"
@@ -368,3 +389,191 @@ class Activity(models.Model):
             and self.direction == self.Direction.OUTBOUND
             and self.kind != self.Kind.NOTE
         )
+
+
+class LeadSource(models.Model):
+    """What the dealership knows about one sender of leads: how good its leads are, which team's
+    pool they wait in, and whether it has a hosted website form.
+
+    Leads name their source by `key`; a source nobody configured still delivers leads (they get
+    no source points and wait in the general pool).
+    """
+
+    key = models.SlugField(max_length=64, unique=True, help_text="What senders put in `source`.")
+    name = models.CharField(max_length=100)
+    channel = models.CharField(
+        max_length=16,
+        choices=Lead.Channel.choices,
+        default=Lead.Channel.THIRD_PARTY,
+        help_text="The channel of its leads when the sender does not say.",
+    )
+    quality_points = models.SmallIntegerField(
+        default=0, help_text="Added to the score of every lead from this source (-30 to 30)."
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lead_sources",
+        help_text="Whose pool its leads wait in until they are routed.",
+    )
+    form_enabled = models.BooleanField(
+        "hosted form", default=False, help_text="Serve a website form at /f/<key>/."
+    )
+    form_title = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quality_points__gte=-30, quality_points__lte=30),
+                name="leadsource_quality_points_range",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Inquiry(models.Model):
+    """One message a customer sent through a channel, as received. A lead has one or more:
+    its first, then every repeat inquiry merged into it. Idempotency lives here: the same
+    (source, external id) is received once."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created a lead"
+        MERGED = "merged", "Merged into an open lead (repeat inquiry)"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="inquiries")
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128, blank=True)
+    channel = models.CharField(max_length=16, choices=Lead.Channel.choices)
+    payload_format = models.CharField(max_length=8, choices=Format.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    received_at = models.DateTimeField()
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the sender says the customer asked."
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The integration account that posted it; empty for forms and imports.",
+    )
+    raw_payload = models.TextField(blank=True, help_text="What the sender posted, as received.")
+    warnings = models.JSONField(
+        default=list, blank=True, help_text="Values the parser could not read and left out."
+    )
+
+    class Meta:
+        verbose_name_plural = "inquiries"
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="inquiry_source_external_id_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["lead", "received_at"], name="inquiry_lead_idx")]
+
+    def __str__(self):
+        return f"{self.source} {self.external_id or '(no id)'} → lead {self.lead_id}"
+
+
+class ScoreWeight(models.Model):
+    """Points one scoring factor is worth; managers change them, `leads.scoring` names them."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    points = models.SmallIntegerField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code}: {self.points}"
+
+
+class WebVisitor(models.Model):
+    """A browser the dealer's website tracks, known by the visitor id its tracker sets.
+
+    Anonymous until it identifies: a lead or an event carrying its visitor id and a contact
+    detail links it (and all its events, before and after) to a customer.
+    """
+
+    visitor_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="web_visitors"
+    )
+    # Contact details an event identified the visitor by before any customer had them; a later
+    # lead with the same e-mail or phone claims the visitor.
+    identified_email = models.EmailField(max_length=254, blank=True)
+    identified_phone = models.CharField(max_length=20, blank=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Sessions are cut after 30 minutes without an event (the usual web analytics rule).
+    session_key = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["identified_email"],
+                condition=~Q(identified_email="") & Q(customer__isnull=True),
+                name="visitor_unclaimed_email_idx",
+            ),
+            models.Index(
+                fields=["identified_phone"],
+                condition=~Q(identified_phone="") & Q(customer__isnull=True),
+                name="visitor_unclaimed_phone_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return self.visitor_id
+
+
+class WebEvent(models.Model):
+    """One thing a visitor did on the dealer's website. Kept whatever happens to the lead:
+    a lost customer still browsing is the signal that brings the lead back."""
+
+    class Type(models.TextChoices):
+        PAGE_VIEW = "page_view", "Page view"
+        VEHICLE_VIEW = "vehicle_view", "Vehicle view"
+        SEARCH = "search", "Inventory search"
+        FORM_VIEW = "form_view", "Form view"
+        FORM_SUBMIT = "form_submit", "Form submitted"
+        CHAT_STARTED = "chat_started", "Chat started"
+        CALL_CLICK = "call_click", "Click to call"
+        TEXT_CLICK = "text_click", "Click to text"
+        DIRECTIONS_CLICK = "directions_click", "Directions"
+        TRADE_IN_VALUATION = "trade_in_valuation", "Trade-in valuation"
+        PAYMENT_CALCULATOR = "payment_calculator", "Payment calculator"
+
+    visitor = models.ForeignKey(WebVisitor, on_delete=models.PROTECT, related_name="events")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="web_events"
+    )
+    type = models.CharField(max_length=24, choices=Type.choices)
+    url = models.URLField(max_length=500, blank=True)
+    vin = models.CharField("VIN", max_length=17, blank=True)
+    stock = models.CharField(max_length=32, blank=True)
+    make = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=50, blank=True)
+    session_key = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            # The customer's profile and the sweeps' "active on the site since" questions.
+            models.Index(fields=["customer", "occurred_at"], name="webevent_customer_at_idx"),
+            models.Index(fields=["visitor", "occurred_at"], name="webevent_visitor_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} · {self.visitor_id} · {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,12 @@
 """Reads for lead pages and the API; each owns its whole loading plan."""
 
-from django.db.models import Prefetch
+from dataclasses import dataclass
+from datetime import datetime
 
-from leads.models import Activity, Lead, LeadEvent
+from django.db.models import Count, Max, Min, Prefetch, Q, Value
+from django.db.models.functions import Concat
+
+from leads.models import Activity, Lead, LeadEvent, WebEvent
 from leads.permissions import get_lead_for_user_or_404, lead_queryset_for_user
 
 
@@ -16,7 +20,8 @@ def lead_list_for_user(user):
 
 
 def lead_detail_for_user(user, pk):
-    """One lead with its customer, history and activities, or 404 (see permissions)."""
+    """One lead with its customer, history, activities, inquiries and the customer's website
+    profile (`lead.web_profile`), or 404 (see permissions)."""
     queryset = Lead.objects.select_related(
         "customer", "owner", "team", "close_reason"
     ).prefetch_related(
@@ -25,5 +30,61 @@ def lead_detail_for_user(user, pk):
             queryset=LeadEvent.objects.select_related("actor", "from_owner", "to_owner", "reason"),
         ),
         Prefetch("activities", queryset=Activity.objects.select_related("actor")),
+        "inquiries",
     )
-    return get_lead_for_user_or_404(user, pk, queryset)
+    lead = get_lead_for_user_or_404(user, pk, queryset)
+    lead.web_profile = web_profile_for_customer(lead.customer_id, top_vehicles=3)
+    return lead
+
+
+@dataclass(frozen=True)
+class WebProfile:
+    """What a customer did on the dealer's website, all visits linked to them."""
+
+    sessions: int = 0
+    page_views: int = 0
+    vehicles_viewed: int = 0
+    forms_viewed: int = 0
+    forms_submitted: int = 0
+    chats: int = 0
+    call_clicks: int = 0
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    top_vehicles: tuple = ()  # ((label, views), ...), most viewed first
+
+    @property
+    def is_empty(self):
+        return self.last_seen_at is None
+
+
+def web_profile_for_customer(customer_id, *, top_vehicles=0):
+    """The customer's website profile in one aggregate query (plus one for `top_vehicles`
+    make/model pairs when asked)."""
+    events = WebEvent.objects.filter(customer_id=customer_id)
+    Type = WebEvent.Type
+    totals = events.aggregate(
+        sessions=Count("session_key", distinct=True),
+        page_views=Count("id", filter=Q(type__in=[Type.PAGE_VIEW, Type.VEHICLE_VIEW])),
+        vehicles_viewed=Count(
+            Concat("vin", Value("|"), "stock", Value("|"), "make", Value("|"), "model"),
+            filter=Q(type=Type.VEHICLE_VIEW),
+            distinct=True,
+        ),
+        forms_viewed=Count("id", filter=Q(type=Type.FORM_VIEW)),
+        forms_submitted=Count("id", filter=Q(type=Type.FORM_SUBMIT)),
+        chats=Count("id", filter=Q(type=Type.CHAT_STARTED)),
+        call_clicks=Count("id", filter=Q(type=Type.CALL_CLICK)),
+        first_seen_at=Min("occurred_at"),
+        last_seen_at=Max("occurred_at"),
+    )
+    top = ()
+    if top_vehicles and totals["last_seen_at"] is not None:
+        top = tuple(
+            (f"{row['make']} {row['model']}".strip(), row["views"])
+            for row in events.filter(type=Type.VEHICLE_VIEW)
+            .exclude(make="", model="")
+            .values("make", "model")
+            .annotate(views=Count("id"))
+            .order_by("-views", "make", "model")[:top_vehicles]
+        )
+    return WebProfile(**totals, top_vehicles=top)

@@ -8,3 +8,8 @@ urlpatterns = [
     path("", views.lead_list, name="list"),
     path("<int:pk>/", views.lead_detail, name="detail"),
 ]
+
+# Public: the hosted website form of each lead source that has one, outside the staff area.
+public_urlpatterns = [
+    path("f/<slug:key>/", views.web_form, name="web_form"),
+]

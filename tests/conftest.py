@@ -39,3 +39,19 @@ def bdc_manager(db):
 def service_advisor(db):
     team = TeamFactory(name="Service", kind=Team.Kind.SERVICE)
     return make_staff(Role.SERVICE_ADVISOR, team, username="erin", first_name="Erin")
+
+
+@pytest.fixture
+def lead_provider(db):
+    return make_staff(Role.LEAD_PROVIDER, None, username="cars-feed", first_name="Cars feed")
+
+
+@pytest.fixture
+def provider_api(lead_provider):
+    """An API client authenticated as a lead provider's integration, with its token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=lead_provider).key}")
+    return client

@@ -1,0 +1,29 @@
+"""What every API endpoint shares: the error body and permission checks by capability."""
+
+from rest_framework import status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from dealercrm.errors import DomainError
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus: a refusal from the domain is a 400 whose `detail` says what was
+    wrong in the words the service used."""
+    if isinstance(exc, DomainError):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)
+
+
+def capability(permission):
+    """A DRF permission class granting access to users who hold `permission` ("app.codename")."""
+
+    class HasCapability(BasePermission):
+        message = f"This account may not do this (it lacks {permission})."
+
+        def has_permission(self, request, view):
+            return bool(request.user and request.user.has_perm(permission))
+
+    HasCapability.__name__ = f"Has_{permission.replace('.', '_')}"
+    return HasCapability

@@ -1,0 +1,376 @@
+"""Input serializers turn a request into a `Submission`; output serializers render what the
+selectors loaded and nothing more."""
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from leads.models import Inquiry, Lead, LeadEvent, WebEvent
+from leads.submission import CallDetails, Format, Submission, VehicleDetails
+from leads.tracking import WebEventInput
+
+# --- input -------------------------------------------------------------------------------------
+
+
+class VehicleInSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2100, required=False, allow_null=True)
+    make = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    model = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    trim = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    vin = serializers.CharField(max_length=17, required=False, allow_blank=True)
+    stock = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    condition = serializers.ChoiceField(
+        choices=[Lead.Condition.NEW, Lead.Condition.USED], required=False, allow_blank=True
+    )
+
+
+class TradeInSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=1900, max_value=2100, required=False, allow_null=True)
+    make = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    model = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    vin = serializers.CharField(max_length=17, required=False, allow_blank=True)
+    mileage = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class ConsentSerializer(serializers.Serializer):
+    email = serializers.BooleanField(default=False)
+    sms = serializers.BooleanField(default=False)
+    phone = serializers.BooleanField(default=False)
+
+
+def _vehicle(data):
+    if not data:
+        return None
+    vehicle = VehicleDetails(
+        year=data.get("year"),
+        make=data.get("make", "").strip(),
+        model=data.get("model", "").strip(),
+        trim=data.get("trim", "").strip(),
+        vin=data.get("vin", "").strip().upper(),
+        stock=data.get("stock", "").strip(),
+        condition=data.get("condition", ""),
+        mileage=data.get("mileage"),
+    )
+    return None if vehicle.is_empty() else vehicle
+
+
+class LeadSubmissionSerializer(serializers.Serializer):
+    """A lead as a website, a lead provider or a portal posts it."""
+
+    source = serializers.CharField(
+        max_length=64, help_text="Who sends the lead, e.g. `website` or `cars-com`."
+    )
+    channel = serializers.ChoiceField(choices=Lead.Channel.choices, required=False)
+    external_id = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        help_text="Your id for this inquiry. Posting the same source and id again returns "
+        "the lead already created (200) instead of a second one.",
+    )
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # Not EmailField: an address that does not parse is kept on the lead and flagged, not refused.
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="Any format; numbers without a country code are read in the dealership's "
+        "region. A number that does not parse is kept on the lead and flagged.",
+    )
+    vehicle = VehicleInSerializer(required=False, allow_null=True)
+    trade_in = TradeInSerializer(required=False, allow_null=True)
+    purchase_horizon = serializers.ChoiceField(
+        choices=[choice for choice in Lead.PurchaseHorizon.choices if choice[0]],
+        required=False,
+        allow_blank=True,
+    )
+    comments = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    visitor_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The website tracker's visitor id: links the visitor's browsing to the lead.",
+    )
+    consent = ConsentSerializer(required=False)
+
+    def validate_source(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("Name the source of the lead.")
+        return value
+
+    def submission(self, raw_payload):
+        data = self.validated_data
+        consent = data.get("consent") or {}
+        return Submission(
+            source=data["source"],
+            channel=data.get("channel", ""),
+            external_id=data.get("external_id", "").strip(),
+            first_name=data.get("first_name", "").strip(),
+            last_name=data.get("last_name", "").strip(),
+            emails=tuple(filter(None, [data.get("email", "").strip()])),
+            phones=tuple(filter(None, [data.get("phone", "").strip()])),
+            vehicle=_vehicle(data.get("vehicle")),
+            trade_in=_vehicle(data.get("trade_in")),
+            purchase_horizon=data.get("purchase_horizon", ""),
+            comments=data.get("comments", "").strip(),
+            visitor_id=data.get("visitor_id", "").strip(),
+            consent_email=consent.get("email", False),
+            consent_sms=consent.get("sms", False),
+            consent_phone=consent.get("phone", False),
+            payload_format=Format.JSON,
+            raw_payload=raw_payload,
+        )
+
+
+class CallSubmissionSerializer(serializers.Serializer):
+    """A call reported by call tracking: the caller becomes (or joins) a phone lead."""
+
+    source = serializers.CharField(max_length=64, help_text="The tracking number's campaign.")
+    external_id = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, help_text="The call's id."
+    )
+    caller_number = serializers.CharField(max_length=40)
+    called_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    caller_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    duration_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    recording_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+
+    def submission(self, raw_payload):
+        data = self.validated_data
+        first, _, last = data.get("caller_name", "").strip().rpartition(" ")
+        return Submission(
+            source=data["source"].strip(),
+            channel=Lead.Channel.PHONE,
+            external_id=data.get("external_id", "").strip(),
+            first_name=first or last,
+            last_name=last if first else "",
+            phones=(data["caller_number"].strip(),),
+            call=CallDetails(
+                caller_number=data["caller_number"].strip(),
+                called_number=data.get("called_number", "").strip(),
+                duration_seconds=data.get("duration_seconds"),
+                recording_url=data.get("recording_url", ""),
+            ),
+            payload_format=Format.CALL,
+            raw_payload=raw_payload,
+        )
+
+
+class WebEventInSerializer(serializers.Serializer):
+    visitor_id = serializers.CharField(max_length=64)
+    type = serializers.ChoiceField(choices=WebEvent.Type.choices)
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="When it happened; now when left out."
+    )
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    vin = serializers.CharField(max_length=17, required=False, allow_blank=True)
+    stock = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    make = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    model = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    session_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    email = serializers.CharField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text="Identifies the visitor (e.g. a newsletter sign-up).",
+    )
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+    def validate_occurred_at(self, value):
+        if value > timezone.now() + timezone.timedelta(minutes=5):
+            raise serializers.ValidationError("An event cannot happen in the future.")
+        return value
+
+    def event(self, data):
+        return WebEventInput(
+            visitor_id=data["visitor_id"].strip(),
+            type=data["type"],
+            occurred_at=data.get("occurred_at") or timezone.now(),
+            **{
+                name: data.get(name, "")
+                for name in ("url", "vin", "stock", "make", "model", "session_id", "email", "phone")
+            },
+        )
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class CustomerOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class VehicleOutSerializer(serializers.Serializer):
+    year = serializers.IntegerField(source="vehicle_year", allow_null=True)
+    make = serializers.CharField(source="vehicle_make")
+    model = serializers.CharField(source="vehicle_model")
+    trim = serializers.CharField(source="vehicle_trim")
+    vin = serializers.CharField(source="vehicle_vin")
+    stock = serializers.CharField(source="vehicle_stock")
+    condition = serializers.CharField(source="vehicle_condition")
+
+
+class TradeInOutSerializer(serializers.Serializer):
+    year = serializers.IntegerField(source="tradein_year", allow_null=True)
+    make = serializers.CharField(source="tradein_make")
+    model = serializers.CharField(source="tradein_model")
+    vin = serializers.CharField(source="tradein_vin")
+    mileage = serializers.IntegerField(source="tradein_mileage", allow_null=True)
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    """A lead as lists and intake answers show it."""
+
+    customer = CustomerOutSerializer()
+    owner = PersonSerializer(allow_null=True)
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    vehicle = VehicleOutSerializer(source="*")
+    score_band = serializers.CharField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "status",
+            "source",
+            "channel",
+            "external_id",
+            "customer",
+            "owner",
+            "team",
+            "vehicle",
+            "score",
+            "score_band",
+            "created_at",
+            "first_response_due_at",
+            "first_contacted_at",
+            "last_activity_at",
+            "last_seen_at",
+            "closed_at",
+        ]
+
+
+class IntakeResponseSerializer(LeadSerializer):
+    outcome = serializers.ChoiceField(
+        choices=["created", "merged", "already_received"],
+        help_text="created: a new lead (201). merged: a repeat inquiry joined the customer's "
+        "open lead (200). already_received: this inquiry was received before (200).",
+    )
+
+    class Meta(LeadSerializer.Meta):
+        fields = ["outcome", *LeadSerializer.Meta.fields]
+
+    def to_representation(self, result):
+        """`result` is an IntakeResult: its outcome, then the lead."""
+        return {
+            "outcome": result.outcome,
+            **LeadSerializer(result.lead, context=self.context).data,
+        }
+
+
+class ScoreFactorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    points = serializers.IntegerField()
+    detail = serializers.CharField()
+
+
+class ContactIssueSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.CharField()
+    problem = serializers.CharField()
+
+
+class LeadEventOutSerializer(serializers.ModelSerializer):
+    by = serializers.CharField(source="actor_name")
+    reason = serializers.CharField(source="reason.label", allow_null=True, default=None)
+    from_owner = serializers.IntegerField(source="from_owner_id", allow_null=True)
+    to_owner = serializers.IntegerField(source="to_owner_id", allow_null=True)
+
+    class Meta:
+        model = LeadEvent
+        fields = [
+            "kind",
+            "at",
+            "by",
+            "from_status",
+            "to_status",
+            "from_owner",
+            "to_owner",
+            "reason",
+            "cause",
+            "note",
+        ]
+
+
+class InquiryOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Inquiry
+        fields = [
+            "id",
+            "source",
+            "external_id",
+            "channel",
+            "payload_format",
+            "outcome",
+            "received_at",
+            "requested_at",
+            "warnings",
+            "raw_payload",
+        ]
+
+
+class WebProfileSerializer(serializers.Serializer):
+    sessions = serializers.IntegerField()
+    page_views = serializers.IntegerField()
+    vehicles_viewed = serializers.IntegerField()
+    forms_viewed = serializers.IntegerField()
+    forms_submitted = serializers.IntegerField()
+    chats = serializers.IntegerField()
+    call_clicks = serializers.IntegerField()
+    first_seen_at = serializers.DateTimeField(allow_null=True)
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+    top_vehicles = serializers.SerializerMethodField()
+
+    def get_top_vehicles(self, profile) -> list[dict]:
+        return [{"vehicle": label, "views": views} for label, views in profile.top_vehicles]
+
+
+class LeadDetailSerializer(LeadSerializer):
+    """The whole lead: customer, vehicle, trade-in, score factors, website profile, history."""
+
+    trade_in = TradeInOutSerializer(source="*")
+    score_factors = ScoreFactorSerializer(many=True)
+    contact_issues = ContactIssueSerializer(many=True)
+    close_reason = serializers.CharField(source="close_reason.label", allow_null=True, default=None)
+    history = LeadEventOutSerializer(source="events", many=True)
+    inquiries = InquiryOutSerializer(many=True)
+    web_profile = WebProfileSerializer()
+
+    class Meta(LeadSerializer.Meta):
+        fields = [
+            *LeadSerializer.Meta.fields,
+            "trade_in",
+            "purchase_horizon",
+            "comments",
+            "score_factors",
+            "contact_issues",
+            "close_reason",
+            "web_profile",
+            "history",
+            "inquiries",
+        ]

@@ -1,0 +1,196 @@
+"""Writers for the customers' website activity: events, visitors, and stitching a visitor to the
+customer it turns out to be.
+
+Tracking never stops: a lead being lost, disqualified or sold changes nothing here. What a
+customer does on the site after a lead closed is exactly what brings the lead back.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.errors import InvalidContactDetail
+from dealercrm.models import Customer
+from leads.models import Lead, WebEvent, WebVisitor
+
+# The usual web analytics rule: 30 minutes without an event ends a session.
+SESSION_GAP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class WebEventInput:
+    visitor_id: str
+    type: str
+    occurred_at: datetime
+    url: str = ""
+    vin: str = ""
+    stock: str = ""
+    make: str = ""
+    model: str = ""
+    session_id: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class RecordedEvents:
+    stored: int
+    identified_visitors: int
+    warnings: list
+
+
+def _identity(event, warnings):
+    """The event's contact details, normalised; one that does not parse identifies nobody."""
+    email = phone = ""
+    try:
+        email = normalize_email(event.email)
+    except InvalidContactDetail as problem:
+        warnings.append(f"visitor {event.visitor_id}: {problem}; not used to identify it")
+    try:
+        phone = normalize_phone(event.phone)
+    except InvalidContactDetail as problem:
+        warnings.append(f"visitor {event.visitor_id}: {problem}; not used to identify it")
+    return email, phone
+
+
+def _customer_by_contact(email, phone):
+    if not (email or phone):
+        return None
+    match = Q(email=email) if email else Q(pk__in=[])
+    if phone:
+        match |= Q(phone=phone)
+    return Customer.objects.filter(match).order_by("-created_at", "-id").first()
+
+
+def _session_key(visitor, event):
+    if event.session_id:
+        return f"{visitor.visitor_id}:{event.session_id}"[:100]
+    last = visitor.last_seen_at
+    if visitor.session_key and last is not None and abs(event.occurred_at - last) <= SESSION_GAP:
+        return visitor.session_key
+    return f"{visitor.visitor_id}:{event.occurred_at:%Y%m%dT%H%M%S}"[:100]
+
+
+@transaction.atomic
+def web_events_record(events, *, at=None):
+    """Store website events and keep visitors, sessions and the leads' last-seen times current.
+
+    An event carrying an e-mail or phone identifies its visitor: the visitor and all its events
+    (earlier ones too) are linked to the matching customer, or the details are remembered so a
+    later lead with them claims the visitor. Contact details that do not parse are reported in
+    `warnings` and the event is stored anyway.
+    """
+    at = at or timezone.now()
+    warnings = []
+    by_visitor = defaultdict(list)
+    for event in sorted(events, key=lambda event: event.occurred_at):
+        by_visitor[event.visitor_id].append(event)
+
+    WebVisitor.objects.bulk_create(
+        [WebVisitor(visitor_id=visitor_id) for visitor_id in by_visitor], ignore_conflicts=True
+    )
+    # Locked so that two batches for one visitor agree on its sessions.
+    visitors = {
+        visitor.visitor_id: visitor
+        for visitor in WebVisitor.objects.select_for_update()
+        .filter(visitor_id__in=list(by_visitor))
+        .order_by("visitor_id")
+    }
+
+    rows = []
+    newly_identified = []
+    for visitor_id, visitor_events in by_visitor.items():
+        visitor = visitors[visitor_id]
+        for event in visitor_events:
+            email, phone = _identity(event, warnings)
+            if visitor.customer_id is None and (email or phone):
+                customer = _customer_by_contact(email, phone)
+                if customer is not None:
+                    visitor.customer = customer
+                    newly_identified.append(visitor)
+                else:
+                    visitor.identified_email = email or visitor.identified_email
+                    visitor.identified_phone = phone or visitor.identified_phone
+            visitor.session_key = _session_key(visitor, event)
+            if visitor.first_seen_at is None or event.occurred_at < visitor.first_seen_at:
+                visitor.first_seen_at = event.occurred_at
+            if visitor.last_seen_at is None or event.occurred_at > visitor.last_seen_at:
+                visitor.last_seen_at = event.occurred_at
+            rows.append(
+                WebEvent(
+                    visitor=visitor,
+                    customer_id=visitor.customer_id,
+                    type=event.type,
+                    url=event.url,
+                    vin=event.vin.strip().upper(),
+                    stock=event.stock.strip(),
+                    make=event.make.strip(),
+                    model=event.model.strip(),
+                    session_key=visitor.session_key,
+                    occurred_at=event.occurred_at,
+                    received_at=at,
+                )
+            )
+    WebEvent.objects.bulk_create(rows)
+    WebVisitor.objects.bulk_update(
+        visitors.values(),
+        [
+            "customer",
+            "identified_email",
+            "identified_phone",
+            "first_seen_at",
+            "last_seen_at",
+            "session_key",
+        ],
+    )
+    for visitor in newly_identified:
+        WebEvent.objects.filter(visitor=visitor, customer__isnull=True).update(
+            customer=visitor.customer
+        )
+
+    last_seen = defaultdict(lambda: None)
+    for visitor in visitors.values():
+        if visitor.customer_id is not None:
+            seen = last_seen[visitor.customer_id]
+            last_seen[visitor.customer_id] = max(filter(None, (seen, visitor.last_seen_at)))
+    for customer_id, seen in last_seen.items():
+        leads_seen_update(customer_id, seen)
+    return RecordedEvents(
+        stored=len(rows), identified_visitors=len(newly_identified), warnings=warnings
+    )
+
+
+def leads_seen_update(customer_id, seen_at):
+    """Move the last-seen time of every lead of the customer (open or closed) forward."""
+    Lead.objects.filter(customer_id=customer_id).filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen_at)
+    ).update(last_seen_at=seen_at)
+
+
+def visitors_link(*, customer, visitor_id="", email="", phone=""):
+    """Link to `customer` the visitor with `visitor_id` (creating it when the site has not
+    reported it yet, so its later events land on the customer) and any unclaimed visitor that
+    identified itself with the customer's e-mail or phone; their events follow.
+
+    Returns the customer's last time on the site, or None.
+    """
+    if visitor_id:
+        WebVisitor.objects.bulk_create(
+            [WebVisitor(visitor_id=visitor_id, customer=customer)], ignore_conflicts=True
+        )
+    claim = Q(visitor_id=visitor_id) if visitor_id else Q(pk__in=[])
+    if email:
+        claim |= Q(identified_email=email)
+    if phone:
+        claim |= Q(identified_phone=phone)
+    # A visitor already linked to someone else keeps its customer: a shared family computer
+    # identifies as the first person, and re-pointing history would rewrite another lead's.
+    WebVisitor.objects.filter(claim, customer__isnull=True).update(customer=customer)
+    WebEvent.objects.filter(visitor__customer=customer, customer__isnull=True).update(
+        customer=customer
+    )
