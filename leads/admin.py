@@ -3,8 +3,18 @@ through the lead services, so that every change has its history event."""
 
 from django.contrib import admin
 
-from leads.models import Activity, Lead, LeadEvent, Reason
+from leads.models import (
+    Activity,
+    Inquiry,
+    Lead,
+    LeadEvent,
+    LeadSource,
+    Reason,
+    ScoreWeight,
+    WebEvent,
+)
 from leads.permissions import lead_visibility
+from leads.scoring import FACTORS
 
 
 class VisibleLeadsOnly:
@@ -88,6 +98,10 @@ class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
         "status_changed_at",
         "closed_at",
         "updated_at",
+        "first_response_due_at",
+        "score",
+        "score_factors",
+        "contact_issues",
     ]
     inlines = [LeadEventInline]
 
@@ -125,4 +139,52 @@ class ActivityAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
     list_select_related = ["lead__customer", "actor"]
     list_filter = ["kind", "direction", "automated", "outcome", "occurred_at"]
     search_fields = ["=lead__id"]
+    show_full_result_count = False
+
+
+@admin.register(Inquiry)
+class InquiryAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
+    list_display = ["received_at", "lead", "source", "external_id", "payload_format", "outcome"]
+    list_select_related = ["lead__customer"]
+    list_filter = ["payload_format", "outcome", "channel"]
+    search_fields = ["=lead__id", "=external_id", "source"]
+    show_full_result_count = False
+
+
+@admin.register(LeadSource)
+class LeadSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "channel", "quality_points", "team", "form_enabled", "active"]
+    list_editable = ["quality_points", "active"]
+    list_filter = ["channel", "form_enabled", "active"]
+    search_fields = ["name", "key"]
+
+
+@admin.register(ScoreWeight)
+class ScoreWeightAdmin(admin.ModelAdmin):
+    """Managers tune the points of each factor; the factors themselves are fixed in code."""
+
+    list_display = ["code", "factor", "points"]
+    list_editable = ["points"]
+    readonly_fields = ["code"]
+
+    @admin.display(description="counts")
+    def factor(self, weight):
+        factor = FACTORS.get(weight.code)
+        if factor is None:
+            return "(unknown factor: not used)"
+        return factor.label + (f", up to {factor.cap} times" if factor.cap > 1 else "")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebEvent)
+class WebEventAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["occurred_at", "type", "visitor", "customer", "make", "model", "url"]
+    list_select_related = ["visitor", "customer"]
+    list_filter = ["type"]
+    search_fields = ["=visitor__visitor_id", "=customer__id", "=vin"]
     show_full_result_count = False

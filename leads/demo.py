@@ -12,9 +12,9 @@ from datetime import timedelta
 from django.db import connection, transaction
 
 from dealercrm.demo import salespeople_by_team
-from dealercrm.models import Customer, Role, StaffProfile
-from dealercrm.services import customer_create
-from leads.models import Activity, Lead, LeadEvent, LeadStatus, Reason
+from dealercrm.models import Customer, Role, StaffProfile, Team
+from dealercrm.services import customer_create, staff_create
+from leads.models import Activity, Lead, LeadEvent, LeadSource, LeadStatus, Reason, WebEvent
 from leads.services import (
     activity_log,
     lead_assign,
@@ -22,6 +22,7 @@ from leads.services import (
     lead_create,
     lead_reopen,
 )
+from leads.tracking import WebEventInput, visitors_link, web_events_record
 
 S = LeadStatus
 DEMO_LEADS = 320
@@ -59,6 +60,19 @@ SOURCES = [
     ("phone", Lead.Channel.PHONE, 8, 70),
     ("showroom", Lead.Channel.WALK_IN, 4, 80),
 ]
+# (key, name, quality points, team, hosted form): what a manager would configure.
+SOURCE_SETTINGS = [
+    ("dealer-website", "Our website", 10, "New cars", True),
+    ("dealer-website-chat", "Website chat", 10, "New cars", False),
+    ("cars.com", "Cars.com", 0, "Used cars", False),
+    ("autotrader", "Autotrader", 0, "Used cars", False),
+    ("cargurus", "CarGurus", 5, "Used cars", False),
+    ("toyota-oem", "Toyota dealer portal", 5, "New cars", False),
+    ("facebook-lead-ads", "Facebook lead ads", -10, "BDC", False),
+    ("phone", "Call tracking", 15, "BDC", False),
+    ("showroom", "Showroom", 20, "New cars", False),
+]
+PROVIDER_USERNAME = "website-feed"
 # Where leads end up, before their age cuts the story short.
 OUTCOMES = [
     (S.NEW, 8),
@@ -104,10 +118,86 @@ def seed(context):
         context.log("Demo leads are already there.")
         return
     with transaction.atomic():
+        _sources()
+        if context.demo_users:
+            _provider_account()
         story = _Storyteller(context)
         for number in range(1, DEMO_LEADS + 1):
             story.tell(number)
-    context.log(f"Created {DEMO_LEADS} demo leads with their history.")
+        browsing = _browsing(context)
+    context.log(
+        f"Created {DEMO_LEADS} demo leads with their history, {len(SOURCE_SETTINGS)} lead sources "
+        f"and {browsing} website events."
+    )
+
+
+def _sources():
+    teams = {team.name: team for team in Team.objects.all()}
+    channels = {key: channel for key, channel, _, _ in SOURCES}
+    for key, name, points, team, form in SOURCE_SETTINGS:
+        LeadSource.objects.get_or_create(
+            key=key,
+            defaults={
+                "name": name,
+                "channel": channels[key],
+                "quality_points": points,
+                "team": teams.get(team),
+                "form_enabled": form,
+                "form_title": "Ask us about a car" if form else "",
+            },
+        )
+
+
+def _provider_account():
+    """The integration account the demo's API examples post with (its token is printed)."""
+    from rest_framework.authtoken.models import Token
+
+    user = staff_create(username=PROVIDER_USERNAME, role=Role.LEAD_PROVIDER, first_name="Website")
+    Token.objects.create(user=user)
+
+
+def _browsing(context):
+    """Website visits for some customers: before their lead, and for a part of the lost ones,
+    after it (the customers the sweeps will bring back)."""
+    rng, now = context.rng, context.now
+    events = []
+    leads = Lead.objects.filter(external_id__startswith=DEMO_SOURCE_PREFIX).select_related(
+        "customer"
+    )
+    for lead in leads.order_by("pk"):
+        still_shopping = lead.status == LeadStatus.LOST and rng.random() < 0.2
+        if rng.random() > 0.4 and not still_shopping:
+            continue
+        visitor_id = f"demo-v{lead.customer_id}"
+        visitors_link(customer=lead.customer, visitor_id=visitor_id)
+        visits = [
+            lead.created_at - timedelta(days=rng.uniform(0, 10)) for _ in range(rng.randint(1, 4))
+        ]
+        if still_shopping:
+            visits += [now - timedelta(days=rng.uniform(0, 6)) for _ in range(rng.randint(1, 3))]
+        for start in visits:
+            make, model, _ = (
+                rng.choice(VEHICLES)
+                if rng.random() < 0.3
+                else (lead.vehicle_make, lead.vehicle_model, "")
+            )
+            steps = [(WebEvent.Type.PAGE_VIEW, "", "")]
+            steps += [(WebEvent.Type.VEHICLE_VIEW, make, model)] * rng.randint(1, 3)
+            if rng.random() < 0.4:
+                steps.append((WebEvent.Type.FORM_VIEW, "", ""))
+            for minute, (kind, step_make, step_model) in enumerate(steps):
+                events.append(
+                    WebEventInput(
+                        visitor_id=visitor_id,
+                        type=kind,
+                        occurred_at=min(now, start + timedelta(minutes=minute * 3)),
+                        url=f"https://dealer.example/{kind.replace('_', '-')}",
+                        make=step_make,
+                        model=step_model,
+                    )
+                )
+    web_events_record(events, at=now)
+    return len(events)
 
 
 class _Storyteller:

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, Prefetch, Q, Value
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Concat
 
-from leads.models import Activity, Lead, LeadEvent, WebEvent
+from leads.models import Activity, Lead, LeadEvent, LeadStatus, WebEvent
 from leads.permissions import get_lead_for_user_or_404, lead_queryset_for_user
 
 
@@ -15,6 +15,25 @@ def lead_list_for_user(user):
     return (
         lead_queryset_for_user(user)
         .select_related("customer", "owner", "team", "close_reason")
+        .order_by("-created_at", "-id")
+    )
+
+
+def leads_disqualified_at_intake_for_user(user):
+    """The audit list: leads intake disqualified by itself (junk), newest first, each with the
+    reason's note (`intake_note`). Kept so that a person can return a real customer to work."""
+    closing = LeadEvent.objects.filter(
+        lead=OuterRef("pk"),
+        to_status=LeadStatus.DISQUALIFIED,
+        actor__isnull=True,
+        actor_label="intake",
+    ).order_by("-at", "-id")
+    return (
+        lead_queryset_for_user(user)
+        .filter(status=LeadStatus.DISQUALIFIED)
+        .filter(Exists(closing))
+        .annotate(intake_note=Subquery(closing.values("note")[:1]))
+        .select_related("customer", "close_reason", "team")
         .order_by("-created_at", "-id")
     )
 

@@ -7,6 +7,8 @@ app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
     path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/return-to-work/", views.lead_return_to_work, name="return_to_work"),
+    path("intake-audit/", views.intake_audit, name="intake_audit"),
 ]
 
 # Public: the hosted website form of each lead source that has one, outside the staff area.

@@ -1,16 +1,24 @@
 import json
 
-from django.contrib.auth.decorators import login_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from leads.forms import WebsiteLeadForm
 from leads.intake import lead_intake
-from leads.models import LeadSource
-from leads.selectors import lead_detail_for_user, lead_list_for_user
+from leads.models import LeadEvent, LeadSource
+from leads.permissions import get_lead_for_user_or_404
+from leads.selectors import (
+    lead_detail_for_user,
+    lead_list_for_user,
+    leads_disqualified_at_intake_for_user,
+)
+from leads.services import lead_reopen
 
 LEADS_PER_PAGE = 50
 
@@ -27,6 +35,31 @@ def lead_list(request):
 def lead_detail(request, pk):
     lead = lead_detail_for_user(request.user, pk)
     return render(request, "leads/lead_detail.html", {"lead": lead})
+
+
+@login_required
+@permission_required("leads.audit_lead", raise_exception=True)
+def intake_audit(request):
+    page = Paginator(leads_disqualified_at_intake_for_user(request.user), LEADS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "leads/intake_audit.html", {"page": page})
+
+
+@require_POST
+@login_required
+@permission_required("leads.audit_lead", raise_exception=True)
+def lead_return_to_work(request, pk):
+    """An audit found a real customer among the junk: the lead goes back to work."""
+    lead = get_lead_for_user_or_404(request.user, pk)
+    lead_reopen(
+        lead=lead,
+        cause=LeadEvent.ReopenCause.AUDIT,
+        by=request.user,
+        note=request.POST.get("note", "").strip(),
+    )
+    messages.success(request, f"{lead.customer} is back at work.")
+    return redirect("leads:intake_audit")
 
 
 # Anyone on the internet may post the hosted form, so each address gets a handful of tries.

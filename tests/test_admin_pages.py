@@ -4,10 +4,14 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from dealercrm.models import Vehicle
-from leads.models import Activity, LeadStatus
+from leads.intake import lead_intake
+from leads.models import Activity, LeadSource, LeadStatus
 from leads.services import activity_log
+from leads.submission import Submission
+from leads.tracking import WebEventInput, web_events_record
 from tests.factories import make_lead
 
 OUR_APPS = {"auth", "dealercrm", "routing", "leads", "service"}
@@ -19,6 +23,11 @@ def a_bit_of_everything(salesperson, other_salesperson):
     Vehicle.objects.create(vin="1HGCM82633A004352", make="Honda", owner=lead.customer)
     activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson)
     make_lead(owner=other_salesperson)
+    LeadSource.objects.create(key="website", name="Our website")
+    lead_intake(Submission(source="website", emails=("ann@example.com",), visitor_id="v-1"))
+    web_events_record(
+        [WebEventInput(visitor_id="v-1", type="page_view", occurred_at=timezone.now())]
+    )
     return lead
 
 

@@ -125,7 +125,11 @@ def test_the_whole_lead_holds_customer_vehicle_trade_in_factors_profile_history(
         "vin": "",
         "mileage": 90000,
     }
-    assert [factor["code"] for factor in body["score_factors"]] == ["base", "valid_email", "trade_in"]
+    assert [factor["code"] for factor in body["score_factors"]] == [
+        "base",
+        "valid_email",
+        "trade_in",
+    ]
     assert body["web_profile"]["sessions"] == 0
     assert [event["kind"] for event in body["history"]] == ["created"]
     assert body["history"][0]["by"] == "intake"
@@ -173,7 +177,9 @@ def test_a_bdc_agent_may_post_a_lead_by_hand(client, sales_team):
     client.force_login(agent)
 
     response = client.post(
-        "/api/v1/leads/", {"source": "walk-in", "phone": "+12025550143"}, content_type="application/json"
+        "/api/v1/leads/",
+        {"source": "walk-in", "phone": "+12025550143"},
+        content_type="application/json",
     )
 
     assert response.status_code == 201

@@ -44,7 +44,11 @@ def test_events_are_stored_and_answered_with_202(provider_api):
     assert response.status_code == 202
     assert response.json() == {"stored": 1, "identified_visitors": 0, "warnings": []}
     event = WebEvent.objects.get()
-    assert (event.visitor.visitor_id, event.vin, event.customer) == ("v-1", "1HGCM82633A004352", None)
+    assert (event.visitor.visitor_id, event.vin, event.customer) == (
+        "v-1",
+        "1HGCM82633A004352",
+        None,
+    )
 
 
 def test_a_bad_event_answers_400_naming_it_and_stores_nothing(provider_api):

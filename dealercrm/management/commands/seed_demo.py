@@ -76,6 +76,19 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<16}{Role(role).label}, {team}")
         if ADMIN_USERNAME in present:
             self.stdout.write(f"  {ADMIN_USERNAME:<16}superuser, for /admin/")
+        self.print_api_tokens()
+
+    def print_api_tokens(self):
+        from rest_framework.authtoken.models import Token
+
+        tokens = Token.objects.filter(user__staff__role=Role.LEAD_PROVIDER).select_related("user")
+        for token in tokens.order_by("user__username"):
+            self.stdout.write(
+                f"API token of the lead-provider account {token.user.username!r}: {token.key}\n"
+                f"  (try: curl -H 'Authorization: Token {token.key}' "
+                '-H \'Content-Type: application/json\' -d \'{"source": "dealer-website", '
+                '"email": "you@example.com"}\' http://127.0.0.1:8000/api/v1/leads/)'
+            )
 
     @staticmethod
     def demo_modules():
