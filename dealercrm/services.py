@@ -2,9 +2,11 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from dealercrm.auth import permissions_cache_key
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.models import Customer, Notification, Role, StaffProfile
 from dealercrm.roles import group_name
@@ -41,17 +43,19 @@ def staff_set_role(*, user, role):
     user.groups.add(Group.objects.get(name=group_name(role)))
     profile.role = role
     profile.save(update_fields=["role"])
+    transaction.on_commit(lambda: cache.delete(permissions_cache_key(user.pk)))
     return profile
 
 
-def customer_create(
+def customer_build(
     *, first_name="", last_name="", email="", phone="", phone_region=None, at=None, **fields
 ):
-    """Create a customer with a normalised e-mail and an E.164 phone number.
+    """An unsaved customer with a normalised e-mail and an E.164 phone number, for
+    `customer_create` or a bulk insert.
 
-    Raises InvalidContactDetail naming the bad field; nothing is written then.
+    Raises InvalidContactDetail naming the bad field.
     """
-    return Customer.objects.create(
+    return Customer(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         email=normalize_email(email),
@@ -59,6 +63,13 @@ def customer_create(
         created_at=at or timezone.now(),
         **fields,
     )
+
+
+def customer_create(**fields):
+    """Create a customer (see customer_build); nothing is written when a detail is invalid."""
+    customer = customer_build(**fields)
+    customer.save(force_insert=True)
+    return customer
 
 
 def notification_send(*, recipient, kind, message, url="", at=None):

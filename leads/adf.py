@@ -1,7 +1,7 @@
 """Reading ADF/XML leads (Auto-lead Data Format 1.0) into `Submission`s.
 
 Lead providers post one <adf> document holding one <prospect> per inquiry. Real feeds break the
-DTD in every way the samples in ../shared/adf-samples/ show: elements out of order or missing,
+DTD in every way the samples in tests/leads/adf_samples/ show: elements out of order or missing,
 upper-case enum values, HTML inside CDATA comments, provider extensions, sloppy dates. So this
 module reads elements by name (case-insensitively, ignoring order), leaves a value it cannot
 understand empty and says so in `Submission.warnings`, and refuses the whole document
@@ -33,6 +33,9 @@ from leads.submission import Format, Submission, VehicleDetails
 logger = logging.getLogger(__name__)
 
 MAX_ADF_BYTES = 1_000_000
+# Real feeds send one prospect, sometimes a few; thousands in one document is an attack on the
+# intake (each prospect is a transaction), not a batch of leads.
+MAX_PROSPECTS = 100
 
 # Field sizes of the columns the values end up in (leads.Lead, dealercrm.Customer).
 MAX_SOURCE = 64
@@ -103,6 +106,11 @@ def parse_adf(data: bytes, *, default_source: str = "adf") -> list[Submission]:
         raise AdfRejected(
             "The document has no <prospect>; ADF sends each lead in a <prospect> element."
         )
+    if len(prospects) > MAX_PROSPECTS:
+        raise AdfRejected(
+            f"The document has {len(prospects):,} prospects; send at most {MAX_PROSPECTS} "
+            "per document."
+        )
     parsed_at = datetime.now(UTC)
     submissions = []
     for number, prospect in enumerate(prospects, start=1):
@@ -169,9 +177,11 @@ def adf_from_email(message: bytes) -> bytes:
 def _document_in_part(payload: bytes, charset: str | None) -> bytes | None:
     if charset:
         try:
-            text = payload.decode(charset, errors="replace")
-        except LookupError:
-            charset = None
+            text = payload.decode(charset)
+        except (UnicodeError, LookupError):
+            # A wrong or unknown MIME charset (often us-ascii on 8-bit text): let the XML
+            # declaration decide, as for an attachment.
+            pass
         else:
             document = _adf_document(text)
             if document is None:

@@ -8,11 +8,14 @@ Every channel (JSON API, ADF/XML, website form, call tracking, CSV import) build
 (source, external id); an ADF `resend` of something already received changes nothing.
 """
 
+import hashlib
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -21,7 +24,8 @@ from django.utils import timezone
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidContactDetail
 from dealercrm.models import Customer
-from dealercrm.services import customer_create, notification_send
+from dealercrm.selectors import customer_matching
+from dealercrm.services import customer_build, customer_create, notification_send
 from leads.models import (
     OPEN_STATUSES,
     Activity,
@@ -32,10 +36,11 @@ from leads.models import (
     LeadStatus,
     Reason,
     ScoreWeight,
+    WebVisitor,
 )
 from leads.scoring import ScoreFacts, lead_score
-from leads.selectors import web_profile_for_customer
-from leads.services import activity_log, lead_change_status, lead_create
+from leads.selectors import WebProfile, web_profile_for_customer
+from leads.services import activity_log, lead_change_status, lead_create, leads_create_many
 from leads.tracking import visitors_link
 
 logger = logging.getLogger(__name__)
@@ -114,24 +119,24 @@ def _junk(submission, contact):
     return None
 
 
-def _lock_identity(submission, contact):
+def _identity_keys(submission, contact):
+    keys = [
+        f"email:{contact.email}" if contact.email else "",
+        f"phone:{contact.phone}" if contact.phone else "",
+    ]
+    if submission.external_id:
+        keys.append(f"inquiry:{submission.source}:{submission.external_id}")
+    return [key for key in keys if key]
+
+
+def _lock_identity(keys):
     """Serialise concurrent intake of the same inquiry or the same person, so that two posts at
     once make one lead, not two. Keys are locked in sorted order, so two intakes never wait on
     each other crosswise. SQLite needs nothing: its IMMEDIATE transactions already run writers
     one at a time."""
     if connection.vendor != "postgresql":
         return
-    keys = sorted(
-        key
-        for key in (
-            f"inquiry:{submission.source}:{submission.external_id}"
-            if submission.external_id
-            else "",
-            f"email:{contact.email}" if contact.email else "",
-            f"phone:{contact.phone}" if contact.phone else "",
-        )
-        if key
-    )
+    keys = sorted(set(keys))
     if keys:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -143,27 +148,29 @@ def _lock_identity(submission, contact):
 def _already_received(submission):
     if not submission.external_id:
         return None
-    return (
-        Inquiry.objects.select_related("lead")
-        .filter(source=submission.source, external_id=submission.external_id)
+    # `exclude` states the unique index's condition, so that SQLite uses it (see
+    # customer_matching).
+    lead_id = (
+        Inquiry.objects.filter(source=submission.source, external_id=submission.external_id)
+        .exclude(external_id="")
+        .values_list("lead_id", flat=True)
         .first()
     )
+    return None if lead_id is None else Lead.objects.get(pk=lead_id)
 
 
-def _match_customer(contact):
-    """The customer with this e-mail, else with this phone; the newest when several."""
-    if not (contact.email or contact.phone):
-        return None
-    match = Q(pk__in=[])
-    if contact.email:
-        match |= Q(email=contact.email)
-    if contact.phone:
-        match |= Q(phone=contact.phone)
-    candidates = list(Customer.objects.filter(match).order_by("-created_at", "-id")[:20])
-    for candidate in candidates:
-        if contact.email and candidate.email == contact.email:
-            return candidate
-    return candidates[0] if candidates else None
+def _customer_fields(submission, contact, at):
+    return {
+        "first_name": submission.first_name[:100],
+        "last_name": submission.last_name[:100],
+        "email": contact.email,
+        "phone": contact.phone,
+        "postal_code": submission.postal_code.strip()[:16],
+        "consent_email": submission.consent_email,
+        "consent_sms": submission.consent_sms,
+        "consent_phone": submission.consent_phone,
+        "at": at,
+    }
 
 
 def _customer_complete(customer, submission, contact):
@@ -198,8 +205,35 @@ VEHICLE_NAMES = ("year", "make", "model", "trim", "vin", "stock", "condition")
 TRADEIN_NAMES = ("year", "make", "model", "vin", "mileage")
 
 
-def _score(lead_fields, contact, profile, source, now):
-    weights = dict(ScoreWeight.objects.values_list("code", "points"))
+# Managers change scoring weights and sources rarely; intake reads them for every lead. Kept in
+# the cache, they cost no query per lead, and a change takes effect within this many seconds.
+CONFIG_CACHE_SECONDS = 60
+_NO_SOURCE = "none"
+
+
+def _weights():
+    return cache.get_or_set(
+        "leads:score-weights",
+        lambda: dict(ScoreWeight.objects.values_list("code", "points")),
+        CONFIG_CACHE_SECONDS,
+    )
+
+
+def _source(key):
+    """The configured LeadSource of this key (with its team), or None."""
+    digest = hashlib.sha256(key.encode()).hexdigest()  # any text makes a valid cache key
+    source = cache.get_or_set(
+        f"leads:source:{digest}",
+        lambda: (
+            LeadSource.objects.filter(key=key, active=True).select_related("team").first()
+            or _NO_SOURCE
+        ),
+        CONFIG_CACHE_SECONDS,
+    )
+    return None if source == _NO_SOURCE else source
+
+
+def _score(lead_fields, contact, profile, source, now, weights):
     return lead_score(
         ScoreFacts(
             now=now,
@@ -222,7 +256,13 @@ def _score(lead_fields, contact, profile, source, now):
 
 
 def _inquiry_record(lead, submission, channel, outcome, received_by, at):
-    return Inquiry.objects.create(
+    inquiry = _inquiry_build(lead, submission, channel, outcome, received_by, at)
+    inquiry.save(force_insert=True)
+    return inquiry
+
+
+def _inquiry_build(lead, submission, channel, outcome, received_by, at):
+    return Inquiry(
         lead=lead,
         source=submission.source,
         external_id=submission.external_id,
@@ -257,19 +297,19 @@ def lead_intake(submission, *, received_by=None, at=None):
         existing = _already_received(submission)
         if existing is None:
             raise
-        return IntakeResult(existing.lead, Outcome.ALREADY_RECEIVED)
+        return IntakeResult(existing, Outcome.ALREADY_RECEIVED)
 
 
 def _intake(submission, received_by, at):
     contact = _contact(submission)
-    _lock_identity(submission, contact)
+    _lock_identity(_identity_keys(submission, contact))
     existing = _already_received(submission)
     if existing is not None:
-        return IntakeResult(existing.lead, Outcome.ALREADY_RECEIVED)
+        return IntakeResult(existing, Outcome.ALREADY_RECEIVED)
 
     junk = _junk(submission, contact)
     # Spam never joins a real customer's history; it gets a customer record of its own.
-    customer = None if junk else _match_customer(contact)
+    customer = None if junk else customer_matching(email=contact.email, phone=contact.phone)
     if customer is not None:
         recent = (
             Lead.objects.select_for_update(of=("self",))
@@ -286,53 +326,49 @@ def _intake(submission, received_by, at):
             return _merge(lead, customer, submission, contact, received_by, at)
         _customer_complete(customer, submission, contact)
     else:
-        customer = customer_create(
-            first_name=submission.first_name[:100],
-            last_name=submission.last_name[:100],
-            email=contact.email,
-            phone=contact.phone,
-            postal_code=submission.postal_code.strip()[:16],
-            consent_email=submission.consent_email,
-            consent_sms=submission.consent_sms,
-            consent_phone=submission.consent_phone,
-            at=at,
-        )
+        customer = customer_create(**_customer_fields(submission, contact, at))
     return _create(customer, submission, contact, junk, received_by, at)
 
 
-def _create(customer, submission, contact, junk, received_by, at):
-    source = LeadSource.objects.filter(key=submission.source, active=True).first()
-    channel = submission.channel or (source.channel if source else Lead.Channel.OTHER)
-    if not junk:
-        visitors_link(
-            customer=customer,
-            visitor_id=submission.visitor_id,
-            email=contact.email,
-            phone=contact.phone,
-        )
-    profile = web_profile_for_customer(customer.pk)
+def _lead_fields(submission, contact, source, profile, junk, at, weights):
+    """Everything a new lead is created with besides its customer: what the inquiry said,
+    the score, the channel, the pool it waits in."""
     fields = {
         **_vehicle_fields("vehicle", submission.vehicle, VEHICLE_NAMES),
         **_vehicle_fields("tradein", submission.trade_in, TRADEIN_NAMES),
         "purchase_horizon": submission.purchase_horizon,
         "comments": submission.comments,
     }
-    score = _score(fields, contact, profile, source, at)
-    lead = lead_create(
-        customer=customer,
-        source=submission.source,
-        by=INTAKE,
-        at=at,
-        channel=channel,
-        external_id=submission.external_id,
-        team=source.team if source else None,
-        score=score.points,
-        score_factors=score.factors,
-        contact_issues=contact.issues,
-        last_seen_at=profile.last_seen_at,
-        first_response_due_at=None if junk else at + FIRST_RESPONSE_DUE,
+    score = _score(fields, contact, profile, source, at, weights)
+    return {
         **fields,
-    )
+        "channel": submission.channel or (source.channel if source else Lead.Channel.OTHER),
+        "external_id": submission.external_id,
+        "team": source.team if source else None,
+        "score": score.points,
+        "score_factors": score.factors,
+        "contact_issues": contact.issues,
+        "last_seen_at": profile.last_seen_at,
+        "first_response_due_at": None if junk else at + FIRST_RESPONSE_DUE,
+    }
+
+
+def _create(customer, submission, contact, junk, received_by, at):
+    source = _source(submission.source)
+    linked = 0
+    if not junk:
+        linked = visitors_link(
+            customer=customer,
+            visitor_id=submission.visitor_id,
+            email=contact.email,
+            phone=contact.phone,
+        )
+    # A customer created a moment ago has a website history only through what was just linked.
+    browsed = linked or customer.created_at < at
+    profile = web_profile_for_customer(customer.pk) if browsed else WebProfile()
+    fields = _lead_fields(submission, contact, source, profile, junk, at, _weights())
+    channel = fields["channel"]
+    lead = lead_create(customer=customer, source=submission.source, by=INTAKE, at=at, **fields)
     inquiry = _inquiry_record(lead, submission, channel, Inquiry.Outcome.CREATED, received_by, at)
     if junk:
         code, note = junk
@@ -404,7 +440,7 @@ def _merge(lead, customer, submission, contact, received_by, at):
         phone=contact.phone,
     )
     profile = web_profile_for_customer(customer.pk)
-    source = LeadSource.objects.filter(key=lead.source, active=True).first()
+    source = _source(lead.source)
     lead_fields = {
         name: getattr(lead, name)
         for name in (
@@ -415,7 +451,7 @@ def _merge(lead, customer, submission, contact, received_by, at):
         )
     }
     reachable = Contact(email=customer.email, phone=customer.phone, issues=[])
-    score = _score(lead_fields, reachable, profile, source, at)
+    score = _score(lead_fields, reachable, profile, source, at, _weights())
     lead.score = score.points
     lead.score_factors = score.factors
     # Problems remain only for what the customer still cannot be reached by.
@@ -470,3 +506,105 @@ def _call_log(lead, call, at):
         body=body,
         occurred_at=at,
     )
+
+
+def lead_intake_many(submissions, *, received_by=None, at=None):
+    """Receive many inquiries (an import), each with the result `lead_intake` would give it,
+    in one transaction. Returns the IntakeResults in the order of `submissions`.
+
+    A row at a time costs a dozen statements, so the plain case goes in bulk: an inquiry from
+    a person nobody knows, named by no other row, with nothing to stitch, flag or log, makes a
+    customer, a lead, its history and its inquiry in a few set-wise statements. Every other row
+    (a repeat inquiry, junk, a visitor to stitch, an id received before) goes through
+    `lead_intake`, in order, after them; no such row can touch a bulk row's customer.
+    """
+    at = at or timezone.now()
+    contacts = [_contact(submission) for submission in submissions]
+    results = [None] * len(submissions)
+    with transaction.atomic():
+        _lock_identity(
+            [
+                key
+                for pair in zip(submissions, contacts, strict=True)
+                for key in _identity_keys(*pair)
+            ]
+        )
+        plain = _plainly_new(submissions, contacts)
+        if plain:
+            sources = {key: _source(key) for key in {submissions[i].source for i in plain}}
+            weights = _weights()
+            customers = Customer.objects.bulk_create(
+                [customer_build(**_customer_fields(submissions[i], contacts[i], at)) for i in plain]
+            )
+            no_visits = WebProfile()
+            rows = []
+            for i, customer in zip(plain, customers, strict=True):
+                source = sources.get(submissions[i].source)
+                fields = _lead_fields(
+                    submissions[i], contacts[i], source, no_visits, None, at, weights
+                )
+                rows.append((customer, submissions[i].source, fields))
+            leads = leads_create_many(rows, by=INTAKE, at=at)
+            Inquiry.objects.bulk_create(
+                [
+                    _inquiry_build(
+                        lead, submissions[i], lead.channel, Inquiry.Outcome.CREATED, received_by, at
+                    )
+                    for i, lead in zip(plain, leads, strict=True)
+                ]
+            )
+            for i, lead in zip(plain, leads, strict=True):
+                results[i] = IntakeResult(lead, Outcome.CREATED)
+            logger.info(
+                "%s leads created in bulk (ids %s to %s)", len(leads), leads[0].pk, leads[-1].pk
+            )
+        for i, submission in enumerate(submissions):
+            if results[i] is None:
+                results[i] = lead_intake(submission, received_by=received_by, at=at)
+    return results
+
+
+def _plainly_new(submissions, contacts):
+    """Indexes of the inquiries `lead_intake_many` may create in bulk (see there)."""
+    candidates = [
+        i
+        for i, (submission, contact) in enumerate(zip(submissions, contacts, strict=True))
+        if not (
+            submission.resend
+            or submission.call
+            or submission.visitor_id
+            or _junk(submission, contact)
+        )
+    ]
+    keys = Counter(
+        key for pair in zip(submissions, contacts, strict=True) for key in _identity_keys(*pair)
+    )
+    candidates = [
+        i
+        for i in candidates
+        if all(keys[key] == 1 for key in _identity_keys(submissions[i], contacts[i]))
+    ]
+    emails = {contacts[i].email for i in candidates} - {""}
+    phones = {contacts[i].phone for i in candidates} - {""}
+    known = Customer.objects.filter(
+        Q(email__in=emails) & ~Q(email="") | Q(phone__in=phones) & ~Q(phone="")
+    ).values_list("email", "phone")
+    unclaimed = WebVisitor.objects.filter(
+        Q(identified_email__in=emails) & ~Q(identified_email="") & Q(customer__isnull=True)
+        | Q(identified_phone__in=phones) & ~Q(identified_phone="") & Q(customer__isnull=True)
+    ).values_list("identified_email", "identified_phone")
+    ids = {(submissions[i].source, submissions[i].external_id) for i in candidates}
+    received = (
+        Inquiry.objects.filter(external_id__in={external_id for _, external_id in ids} - {""})
+        .exclude(external_id="")
+        .values_list("source", "external_id")
+    )
+    taken = {value for pair in [*known, *unclaimed] for value in pair if value}
+    taken_ids = set(received)
+    return [
+        i
+        for i in candidates
+        if contacts[i].email not in taken
+        and contacts[i].phone not in taken
+        and (submissions[i].source, submissions[i].external_id) not in taken_ids
+    ]

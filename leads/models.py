@@ -553,9 +553,19 @@ class WebEvent(models.Model):
         TRADE_IN_VALUATION = "trade_in_valuation", "Trade-in valuation"
         PAYMENT_CALCULATOR = "payment_calculator", "Payment calculator"
 
-    visitor = models.ForeignKey(WebVisitor, on_delete=models.PROTECT, related_name="events")
+    visitor = models.ForeignKey(
+        WebVisitor,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,  # webevent_visitor_at_idx serves lookups by visitor
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="web_events"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="web_events",
+        db_index=False,  # webevent_customer_at_idx serves lookups by customer
     )
     type = models.CharField(max_length=24, choices=Type.choices)
     url = models.URLField(max_length=500, blank=True)
@@ -564,6 +574,9 @@ class WebEvent(models.Model):
     make = models.CharField(max_length=50, blank=True)
     model = models.CharField(max_length=50, blank=True)
     session_key = models.CharField(max_length=100)
+    # Which vehicle a vehicle view was about (VIN, else stock number, else make and model), so
+    # that "vehicles viewed" is a plain distinct count.
+    vehicle_key = models.CharField(max_length=101, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
 
@@ -571,7 +584,13 @@ class WebEvent(models.Model):
         ordering = ["occurred_at", "id"]
         indexes = [
             # The customer's profile and the sweeps' "active on the site since" questions.
-            models.Index(fields=["customer", "occurred_at"], name="webevent_customer_at_idx"),
+            # Anonymous events stay out, so stitching a visitor's events (customer IS NULL)
+            # goes through the visitor index instead of every anonymous event.
+            models.Index(
+                fields=["customer", "occurred_at"],
+                condition=Q(customer__isnull=False),
+                name="webevent_customer_at_idx",
+            ),
             models.Index(fields=["visitor", "occurred_at"], name="webevent_visitor_at_idx"),
         ]
 

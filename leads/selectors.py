@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Subquery
 
 from leads.models import Activity, Lead, LeadEvent, LeadStatus, WebEvent
 from leads.permissions import get_lead_for_user_or_404, lead_queryset_for_user
@@ -84,11 +83,7 @@ def web_profile_for_customer(customer_id, *, top_vehicles=0):
     totals = events.aggregate(
         sessions=Count("session_key", distinct=True),
         page_views=Count("id", filter=Q(type__in=[Type.PAGE_VIEW, Type.VEHICLE_VIEW])),
-        vehicles_viewed=Count(
-            Concat("vin", Value("|"), "stock", Value("|"), "make", Value("|"), "model"),
-            filter=Q(type=Type.VEHICLE_VIEW),
-            distinct=True,
-        ),
+        vehicles_viewed=Count("vehicle_key", filter=~Q(vehicle_key=""), distinct=True),
         forms_viewed=Count("id", filter=Q(type=Type.FORM_VIEW)),
         forms_submitted=Count("id", filter=Q(type=Type.FORM_SUBMIT)),
         chats=Count("id", filter=Q(type=Type.CHAT_STARTED)),

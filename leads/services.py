@@ -101,7 +101,20 @@ def _check_reason(to_status, reason, note):
         raise ReasonRequired(f"The reason '{reason.label}' needs a note saying what happened.")
 
 
-@transaction.atomic
+def _lead_build(customer, source, at, fields):
+    return Lead(
+        customer=customer,
+        source=source,
+        status=LeadStatus.NEW,
+        created_at=at,
+        status_changed_at=at,
+        **fields,
+    )
+
+
+# No savepoint: intake calls this inside its own transaction, and a failure here fails the whole
+# intake anyway (two round trips saved per lead).
+@transaction.atomic(savepoint=False)
 def lead_create(*, customer, source, by, at=None, **fields):
     """Create a new lead for `customer` and record its creation.
 
@@ -110,16 +123,33 @@ def lead_create(*, customer, source, by, at=None, **fields):
     """
     actor = _actor(by)
     at = at or timezone.now()
-    lead = Lead.objects.create(
-        customer=customer,
-        source=source,
-        status=LeadStatus.NEW,
-        created_at=at,
-        status_changed_at=at,
-        **fields,
-    )
+    lead = _lead_build(customer, source, at, fields)
+    lead.save(force_insert=True)
     _record(lead, LeadEvent.Kind.CREATED, actor, at, to_status=LeadStatus.NEW)
     return lead
+
+
+@transaction.atomic
+def leads_create_many(rows, *, by, at=None):
+    """Create many new leads at once, each exactly as `lead_create` would, in three statements.
+
+    `rows` are (customer, source, fields) triples with saved customers. For imports: a row at a
+    time costs a dozen statements. Returns the leads in the order of `rows`.
+    """
+    actor = _actor(by)
+    at = at or timezone.now()
+    leads = Lead.objects.bulk_create(
+        [_lead_build(customer, source, at, fields) for customer, source, fields in rows]
+    )
+    LeadEvent.objects.bulk_create(
+        [
+            LeadEvent(
+                lead=lead, kind=LeadEvent.Kind.CREATED, at=at, to_status=LeadStatus.NEW, **actor
+            )
+            for lead in leads
+        ]
+    )
+    return leads
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidContactDetail
-from dealercrm.models import Customer
+from dealercrm.selectors import customer_matching
 from leads.models import Lead, WebEvent, WebVisitor
 
 # The usual web analytics rule: 30 minutes without an event ends a session.
@@ -58,13 +58,10 @@ def _identity(event, warnings):
     return email, phone
 
 
-def _customer_by_contact(email, phone):
-    if not (email or phone):
-        return None
-    match = Q(email=email) if email else Q(pk__in=[])
-    if phone:
-        match |= Q(phone=phone)
-    return Customer.objects.filter(match).order_by("-created_at", "-id").first()
+def _vehicle_key(type, vin, stock, make, model):
+    if type != WebEvent.Type.VEHICLE_VIEW:
+        return ""
+    return vin or (f"stock:{stock}" if stock else f"{make} {model}".strip().lower())[:101]
 
 
 def _session_key(visitor, event):
@@ -109,7 +106,7 @@ def web_events_record(events, *, at=None):
         for event in visitor_events:
             email, phone = _identity(event, warnings)
             if visitor.customer_id is None and (email or phone):
-                customer = _customer_by_contact(email, phone)
+                customer = customer_matching(email=email, phone=phone)
                 if customer is not None:
                     visitor.customer = customer
                     newly_identified.append(visitor)
@@ -121,16 +118,19 @@ def web_events_record(events, *, at=None):
                 visitor.first_seen_at = event.occurred_at
             if visitor.last_seen_at is None or event.occurred_at > visitor.last_seen_at:
                 visitor.last_seen_at = event.occurred_at
+            vin, stock = event.vin.strip().upper(), event.stock.strip()
+            make, model = event.make.strip(), event.model.strip()
             rows.append(
                 WebEvent(
                     visitor=visitor,
                     customer_id=visitor.customer_id,
                     type=event.type,
                     url=event.url,
-                    vin=event.vin.strip().upper(),
-                    stock=event.stock.strip(),
-                    make=event.make.strip(),
-                    model=event.model.strip(),
+                    vin=vin,
+                    stock=stock,
+                    make=make,
+                    model=model,
+                    vehicle_key=_vehicle_key(event.type, vin, stock, make, model),
                     session_key=visitor.session_key,
                     occurred_at=event.occurred_at,
                     received_at=at,
@@ -177,20 +177,25 @@ def visitors_link(*, customer, visitor_id="", email="", phone=""):
     reported it yet, so its later events land on the customer) and any unclaimed visitor that
     identified itself with the customer's e-mail or phone; their events follow.
 
-    Returns the customer's last time on the site, or None.
+    Returns how many visitors with a history were linked, so that intake can skip reading the
+    website profile of a new customer nobody saw on the site.
     """
-    if visitor_id:
+    # A visitor already linked to someone else keeps its customer: a shared family computer
+    # identifies as the first person, and re-pointing history would rewrite another lead's.
+    # Each branch states its partial index's condition, so that SQLite uses the index.
+    unclaimed = Q(customer__isnull=True)
+    claim = Q(visitor_id=visitor_id) & unclaimed if visitor_id else Q(pk__in=[])
+    if email:
+        claim |= Q(identified_email=email) & ~Q(identified_email="") & unclaimed
+    if phone:
+        claim |= Q(identified_phone=phone) & ~Q(identified_phone="") & unclaimed
+    claimed = WebVisitor.objects.filter(claim).update(customer=customer)
+    if visitor_id and not claimed:
         WebVisitor.objects.bulk_create(
             [WebVisitor(visitor_id=visitor_id, customer=customer)], ignore_conflicts=True
         )
-    claim = Q(visitor_id=visitor_id) if visitor_id else Q(pk__in=[])
-    if email:
-        claim |= Q(identified_email=email)
-    if phone:
-        claim |= Q(identified_phone=phone)
-    # A visitor already linked to someone else keeps its customer: a shared family computer
-    # identifies as the first person, and re-pointing history would rewrite another lead's.
-    WebVisitor.objects.filter(claim, customer__isnull=True).update(customer=customer)
-    WebEvent.objects.filter(visitor__customer=customer, customer__isnull=True).update(
-        customer=customer
-    )
+    if claimed:
+        WebEvent.objects.filter(visitor__customer=customer, customer__isnull=True).update(
+            customer=customer
+        )
+    return claimed

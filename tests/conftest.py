@@ -55,3 +55,12 @@ def provider_api(lead_provider):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=lead_provider).key}")
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Permission sets, scoring weights and sources are cached between requests; each test
+    starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -38,3 +38,17 @@ def test_changing_a_role_moves_the_person_to_the_new_group_only(salesperson):
     assert salesperson.staff.role == Role.SALES_MANAGER
     assert list(salesperson.groups.values_list("name", flat=True)) == ["Sales manager"]
     assert salesperson.has_perm("leads.view_all_leads")
+
+
+def test_a_change_of_role_takes_effect_at_once_despite_the_permissions_cache(
+    salesperson, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    assert not salesperson.has_perm("leads.audit_lead")  # now cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_set_role(user=salesperson, role=Role.SALES_MANAGER)
+
+    fresh = get_user_model().objects.get(pk=salesperson.pk)
+    assert fresh.has_perm("leads.audit_lead")

@@ -193,3 +193,18 @@ def test_a_salesperson_may_not_post_adf(client, salesperson):
     client.force_login(salesperson)
 
     assert post_adf(client, sample("07_seorylie_root_version_attr.xml")).status_code == 403
+
+
+def test_a_document_with_too_many_prospects_is_refused_whole(provider_api):
+    from leads.adf import MAX_PROSPECTS
+
+    prospect = (
+        b"<prospect><customer><contact><email>a@example.com</email></contact></customer></prospect>"
+    )
+    body = b"<adf>" + prospect * (MAX_PROSPECTS + 1) + b"</adf>"
+
+    response = post_adf(provider_api, body)
+
+    assert response.status_code == 400
+    assert f"at most {MAX_PROSPECTS}" in response.json()["detail"]
+    assert Lead.objects.count() == 0
