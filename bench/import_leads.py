@@ -1,11 +1,11 @@
 """How fast `manage.py import_leads` takes a broker's CSV file, against a same-run baseline.
 
-Each run imports a fresh file of `--rows` leads (one in ten a repeat inquiry of an earlier row,
-so merges are measured too) through the whole intake pipeline: normalising, matching,
+Each run imports a fresh file of `--rows` leads (by default one row in ten repeats the person
+before it, so merges are measured too) through the whole intake pipeline: normalising, matching,
 de-duplicating, scoring, history. The baseline is the database's floor for per-row work: one
 single-row INSERT per CSV row, in the same batched transactions, on the same connection.
 
-    .venv/bin/python bench/import_leads.py [--rows 5000] [--runs 3]
+    .venv/bin/python bench/import_leads.py [--rows 5000] [--runs 3] [--repeat-every 10]
 
 Uses a fresh SQLite file unless DATABASE_URL is set (then that database; it adds rows to it).
 Prints one JSON object. Target: at least 1,000 rows/s.
@@ -31,13 +31,15 @@ HEADER = ["external_id", "first_name", "last_name", "email", "phone", "vehicle_y
           "vehicle_make", "vehicle_model", "purchase_horizon", "comments"]  # fmt: skip
 
 
-def broker_file(path, run, rows, offset):
+def broker_file(path, run, rows, offset, repeat_every):
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(HEADER)
         for n in range(rows):
-            # Every tenth row is the previous person again; runs never share a person.
-            person = offset + (n - 1 if n % 10 == 9 else n)
+            # Every `repeat_every`th row is the previous person again (a repeat inquiry); runs
+            # never share a person.
+            repeat = repeat_every and n % repeat_every == repeat_every - 1
+            person = offset + (n - 1 if repeat else n)
             make, model = MAKES[n % len(MAKES)]
             writer.writerow([
                 f"r{run}-{n}", "Ann", f"Lee{person}", f"ann{run}.{person}@example.com",
@@ -50,6 +52,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--repeat-every",
+        type=int,
+        default=10,
+        help="every Nth row repeats the previous person (0: none)",
+    )
     args = parser.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="dealercrm-bench-")
@@ -69,7 +77,7 @@ def main():
     import_seconds, baseline_seconds, outcomes = [], [], []
     for run in range(args.runs):
         path = Path(scratch) / f"broker-{run}.csv"
-        broker_file(path, f"{os.getpid()}-{run}", args.rows, offset=run * args.rows)
+        broker_file(path, f"{os.getpid()}-{run}", args.rows, run * args.rows, args.repeat_every)
         out = StringIO()
         started = time.perf_counter()
         call_command("import_leads", str(path), "--source", "bench-broker", stdout=out)
@@ -85,6 +93,7 @@ def main():
                 "benchmark": "import_leads",
                 "database": connection.vendor,
                 "rows_per_run": args.rows,
+                "repeat_inquiry_every": args.repeat_every,
                 "runs": args.runs,
                 "outcomes": outcomes,
                 "import_seconds": [round(s, 2) for s in import_seconds],

@@ -1,5 +1,7 @@
 """Normal forms for contact details, so that one person is found under one e-mail and one phone."""
 
+import functools
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +26,19 @@ def normalize_email(raw):
     return email
 
 
+# Intake normalises each number more than once (to match, then to store) and imports repeat
+# numbers; parsing is the costly part of a row, and the answer never changes.
+@functools.lru_cache(maxsize=4096)
+def _parsed_phone(text, region):
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def normalize_phone(raw, region=None):
     """Return the number in E.164 (+15551234567), or "" for an empty one.
 
@@ -33,10 +48,9 @@ def normalize_phone(raw, region=None):
     if not text:
         return ""
     region = region or settings.PHONE_DEFAULT_REGION
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidContactDetail("phone", raw, "is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
+    e164 = _parsed_phone(text, region)
+    if e164 is None:
+        raise InvalidContactDetail("phone", raw, "is not a phone number")
+    if not e164:
         raise InvalidContactDetail("phone", raw, f"is not a valid phone number in {region}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164

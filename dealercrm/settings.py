@@ -80,8 +80,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-# Django 6 reads scheme-less URLs in forms as https; opt in now.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 ROOT_URLCONF = "dealercrm.urls"
 AUTHENTICATION_BACKENDS = ["dealercrm.auth.CachedPermissionsBackend"]
 WSGI_APPLICATION = "dealercrm.wsgi.application"

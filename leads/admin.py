@@ -2,6 +2,7 @@
 through the lead services, so that every change has its history event."""
 
 from django.contrib import admin
+from django.db import models
 
 from leads.models import (
     Activity,
@@ -188,3 +189,4 @@ class WebEventAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["=visitor__visitor_id", "=customer__id", "=vin"]
     show_full_result_count = False
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -11,8 +11,7 @@ Every channel (JSON API, ADF/XML, website form, call tracking, CSV import) build
 import hashlib
 import logging
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -40,7 +39,13 @@ from leads.models import (
 )
 from leads.scoring import ScoreFacts, lead_score
 from leads.selectors import WebProfile, web_profile_for_customer
-from leads.services import activity_log, lead_change_status, lead_create, leads_create_many
+from leads.services import (
+    activity_log,
+    lead_build,
+    lead_change_status,
+    lead_create,
+    leads_create_many,
+)
 from leads.tracking import visitors_link
 
 logger = logging.getLogger(__name__)
@@ -173,8 +178,9 @@ def _customer_fields(submission, contact, at):
     }
 
 
-def _customer_complete(customer, submission, contact):
-    """Fill what the customer record lacks from the inquiry; never overwrite what is known."""
+def _customer_fill(customer, submission, contact):
+    """Fill what the customer record lacks from the inquiry, in memory; never overwrite what is
+    known. Returns the names of the fields it filled."""
     known = {
         "first_name": submission.first_name.strip()[:100],
         "last_name": submission.last_name.strip()[:100],
@@ -182,17 +188,22 @@ def _customer_complete(customer, submission, contact):
         "phone": contact.phone,
         "postal_code": submission.postal_code.strip()[:16],
     }
-    changed = [name for name, value in known.items() if value and not getattr(customer, name)]
-    for name in changed:
+    filled = [name for name, value in known.items() if value and not getattr(customer, name)]
+    for name in filled:
         setattr(customer, name, known[name])
     for channel in ("email", "sms", "phone"):
         if getattr(submission, f"consent_{channel}") and not getattr(
             customer, f"consent_{channel}"
         ):
             setattr(customer, f"consent_{channel}", True)
-            changed.append(f"consent_{channel}")
-    if changed:
-        customer.save(update_fields=[*changed, "updated_at"])
+            filled.append(f"consent_{channel}")
+    return filled
+
+
+def _customer_complete(customer, submission, contact):
+    filled = _customer_fill(customer, submission, contact)
+    if filled:
+        customer.save(update_fields=[*filled, "updated_at"])
 
 
 def _vehicle_fields(prefix, vehicle, names):
@@ -392,11 +403,12 @@ def _create(customer, submission, contact, junk, received_by, at):
     return IntakeResult(lead, Outcome.CREATED)
 
 
-def _merge(lead, customer, submission, contact, received_by, at):
-    """A repeat inquiry: what is new joins the open lead, its owner hears of it, and the lead
-    keeps its place (no second lead, no second routing turn)."""
+def _merged(lead, customer, submission, contact, at):
+    """Apply a repeat inquiry to its open lead and customer in memory: the vehicle it now asks
+    about, a trade-in, the horizon, other contact details and the comment. Returns the lead's
+    changed fields, the customer's and a summary for the history and the owner."""
     notes = []
-    update_fields = ["score", "score_factors", "contact_issues", "last_seen_at", "updated_at"]
+    changed = []
     vehicle = _vehicle_fields("vehicle", submission.vehicle, VEHICLE_NAMES)
     if vehicle and any(getattr(lead, name) != value for name, value in vehicle.items()):
         previous = lead.vehicle_label
@@ -404,17 +416,17 @@ def _merge(lead, customer, submission, contact, received_by, at):
             setattr(lead, name, value)
         asked = lead.vehicle_label or "a vehicle"
         notes.append(f"now asks about {asked}" + (f" (was {previous})" if previous else ""))
-        update_fields += list(vehicle)
+        changed += list(vehicle)
     trade_in = _vehicle_fields("tradein", submission.trade_in, TRADEIN_NAMES)
     if trade_in and any(getattr(lead, name) != value for name, value in trade_in.items()):
         for name, value in trade_in.items():
             setattr(lead, name, value)
         notes.append("sent trade-in details")
-        update_fields += list(trade_in)
+        changed += list(trade_in)
     if submission.purchase_horizon and submission.purchase_horizon != lead.purchase_horizon:
         lead.purchase_horizon = submission.purchase_horizon
         notes.append(f"buying {lead.get_purchase_horizon_display().lower()}")
-        update_fields.append("purchase_horizon")
+        changed.append("purchase_horizon")
     added = []
     if contact.phone and customer.phone and contact.phone != customer.phone:
         added.append(f"Other phone: {contact.phone}")
@@ -430,17 +442,18 @@ def _merge(lead, customer, submission, contact, received_by, at):
         lead.comments = "\n\n".join(
             filter(None, [lead.comments, heading + "\n" + "\n".join(added)])
         )
-        update_fields.append("comments")
-    _customer_complete(customer, submission, contact)
+        changed.append("comments")
+    filled = _customer_fill(customer, submission, contact)
+    # Problems remain only for what the customer still cannot be reached by.
+    lead.contact_issues = [
+        issue
+        for issue in lead.contact_issues + contact.issues
+        if not getattr(customer, issue["field"])
+    ][:2]
+    return changed, filled, "; ".join(notes) or "asked again"
 
-    visitors_link(
-        customer=customer,
-        visitor_id=submission.visitor_id,
-        email=contact.email,
-        phone=contact.phone,
-    )
-    profile = web_profile_for_customer(customer.pk)
-    source = _source(lead.source)
+
+def _rescore(lead, customer, profile, at, weights):
     lead_fields = {
         name: getattr(lead, name)
         for name in (
@@ -451,27 +464,51 @@ def _merge(lead, customer, submission, contact, received_by, at):
         )
     }
     reachable = Contact(email=customer.email, phone=customer.phone, issues=[])
-    score = _score(lead_fields, reachable, profile, source, at, _weights())
+    score = _score(lead_fields, reachable, profile, _source(lead.source), at, weights)
     lead.score = score.points
     lead.score_factors = score.factors
-    # Problems remain only for what the customer still cannot be reached by.
-    lead.contact_issues = [
-        issue
-        for issue in lead.contact_issues + contact.issues
-        if not getattr(customer, issue["field"])
-    ][:2]
-    lead.last_seen_at = max(filter(None, (lead.last_seen_at, profile.last_seen_at)), default=None)
-    lead.save(update_fields=update_fields)
 
-    channel = submission.channel or lead.channel
-    summary = "; ".join(notes) or "asked again"
-    LeadEvent.objects.create(
+
+def _merge_event(lead, submission, summary, at):
+    return LeadEvent(
         lead=lead,
         kind=LeadEvent.Kind.MERGED,
         at=at,
         actor_label=INTAKE,
         note=f"Repeat inquiry via {submission.source}: {summary}.",
     )
+
+
+def _merge(lead, customer, submission, contact, received_by, at):
+    """A repeat inquiry: what is new joins the open lead, its owner hears of it, and the lead
+    keeps its place (no second lead, no second routing turn)."""
+    changed, filled, summary = _merged(lead, customer, submission, contact, at)
+    if filled:
+        customer.save(update_fields=[*filled, "updated_at"])
+    linked = visitors_link(
+        customer=customer,
+        visitor_id=submission.visitor_id,
+        email=contact.email,
+        phone=contact.phone,
+    )
+    # Every event of the customer moves their leads' last-seen time, so a lead never seen had
+    # no website history to read unless a visitor was linked just now.
+    browsed = linked or lead.last_seen_at is not None
+    profile = web_profile_for_customer(customer.pk) if browsed else WebProfile()
+    _rescore(lead, customer, profile, at, _weights())
+    lead.last_seen_at = max(filter(None, (lead.last_seen_at, profile.last_seen_at)), default=None)
+    lead.save(
+        update_fields=[
+            *changed,
+            "score",
+            "score_factors",
+            "contact_issues",
+            "last_seen_at",
+            "updated_at",
+        ]
+    )
+    _merge_event(lead, submission, summary, at).save(force_insert=True)
+    channel = submission.channel or lead.channel
     inquiry = _inquiry_record(lead, submission, channel, Inquiry.Outcome.MERGED, received_by, at)
     if submission.call is not None:
         _call_log(lead, submission.call, at)
@@ -512,11 +549,12 @@ def lead_intake_many(submissions, *, received_by=None, at=None):
     """Receive many inquiries (an import), each with the result `lead_intake` would give it,
     in one transaction. Returns the IntakeResults in the order of `submissions`.
 
-    A row at a time costs a dozen statements, so the plain case goes in bulk: an inquiry from
-    a person nobody knows, named by no other row, with nothing to stitch, flag or log, makes a
-    customer, a lead, its history and its inquiry in a few set-wise statements. Every other row
-    (a repeat inquiry, junk, a visitor to stitch, an id received before) goes through
-    `lead_intake`, in order, after them; no such row can touch a bulk row's customer.
+    A row at a time costs a dozen statements, so the plain cases go in bulk: the first inquiry
+    of a person nobody knows, with nothing to stitch, flag or log, makes a customer, a lead, its
+    history and its inquiry in a few set-wise statements, and the same person's later plain
+    rows merge into that lead in memory. Every other row (junk, a visitor to stitch, a known
+    customer, an id received before) goes through `lead_intake`, in order, after them, and
+    finds the bulk rows' customers and leads as if they had come one by one.
     """
     at = at or timezone.now()
     contacts = [_contact(submission) for submission in submissions]
@@ -529,43 +567,69 @@ def lead_intake_many(submissions, *, received_by=None, at=None):
                 for key in _identity_keys(*pair)
             ]
         )
-        plain = _plainly_new(submissions, contacts)
+        plain, repeats = _bulk_plan(submissions, contacts)
         if plain:
-            sources = {key: _source(key) for key in {submissions[i].source for i in plain}}
-            weights = _weights()
-            customers = Customer.objects.bulk_create(
-                [customer_build(**_customer_fields(submissions[i], contacts[i], at)) for i in plain]
-            )
-            no_visits = WebProfile()
-            rows = []
-            for i, customer in zip(plain, customers, strict=True):
-                source = sources.get(submissions[i].source)
-                fields = _lead_fields(
-                    submissions[i], contacts[i], source, no_visits, None, at, weights
-                )
-                rows.append((customer, submissions[i].source, fields))
-            leads = leads_create_many(rows, by=INTAKE, at=at)
-            Inquiry.objects.bulk_create(
-                [
-                    _inquiry_build(
-                        lead, submissions[i], lead.channel, Inquiry.Outcome.CREATED, received_by, at
-                    )
-                    for i, lead in zip(plain, leads, strict=True)
-                ]
-            )
-            for i, lead in zip(plain, leads, strict=True):
-                results[i] = IntakeResult(lead, Outcome.CREATED)
-            logger.info(
-                "%s leads created in bulk (ids %s to %s)", len(leads), leads[0].pk, leads[-1].pk
-            )
+            _bulk_create(plain, repeats, submissions, contacts, results, received_by, at)
         for i, submission in enumerate(submissions):
             if results[i] is None:
                 results[i] = lead_intake(submission, received_by=received_by, at=at)
     return results
 
 
-def _plainly_new(submissions, contacts):
-    """Indexes of the inquiries `lead_intake_many` may create in bulk (see there)."""
+def _bulk_create(plain, repeats, submissions, contacts, results, received_by, at):
+    """Customers, leads, history and inquiries for the bulk rows: built and merged in memory,
+    then inserted set-wise."""
+    weights = _weights()
+    no_visits = WebProfile()
+    built = {}
+    for i in plain:
+        customer = customer_build(**_customer_fields(submissions[i], contacts[i], at))
+        source = _source(submissions[i].source)
+        fields = _lead_fields(submissions[i], contacts[i], source, no_visits, None, at, weights)
+        lead = lead_build(customer=customer, source=submissions[i].source, at=at, **fields)
+        built[i] = (customer, lead)
+    merges = []
+    for j, i in sorted(repeats.items()):
+        customer, lead = built[i]
+        _, _, summary = _merged(lead, customer, submissions[j], contacts[j], at)
+        merges.append((j, lead, summary))
+    for i in {i for i in repeats.values()}:
+        customer, lead = built[i]
+        _rescore(lead, customer, no_visits, at, weights)
+
+    Customer.objects.bulk_create([customer for customer, _ in built.values()])
+    leads = leads_create_many([lead for _, lead in built.values()], by=INTAKE)
+    inquiries = []
+    for i, (_, lead) in built.items():
+        results[i] = IntakeResult(lead, Outcome.CREATED)
+        inquiries.append(
+            _inquiry_build(
+                lead, submissions[i], lead.channel, Inquiry.Outcome.CREATED, received_by, at
+            )
+        )
+    for j, lead, _ in merges:
+        results[j] = IntakeResult(lead, Outcome.MERGED)
+        channel = submissions[j].channel or lead.channel
+        inquiries.append(
+            _inquiry_build(lead, submissions[j], channel, Inquiry.Outcome.MERGED, received_by, at)
+        )
+    # After the leads' creation events, so that each lead's history reads in order.
+    LeadEvent.objects.bulk_create(
+        [_merge_event(lead, submissions[j], summary, at) for j, lead, summary in merges]
+    )
+    Inquiry.objects.bulk_create(inquiries)
+    logger.info(
+        "%s leads created and %s repeat inquiries merged in bulk (lead ids %s to %s)",
+        len(leads),
+        len(merges),
+        leads[0].pk,
+        leads[-1].pk,
+    )
+
+
+def _bulk_plan(submissions, contacts):
+    """Which inquiries `lead_intake_many` may take in bulk: the rows that create a lead, and
+    the rows that repeat one of them ({row: the row it repeats}). See there."""
     candidates = [
         i
         for i, (submission, contact) in enumerate(zip(submissions, contacts, strict=True))
@@ -576,14 +640,7 @@ def _plainly_new(submissions, contacts):
             or _junk(submission, contact)
         )
     ]
-    keys = Counter(
-        key for pair in zip(submissions, contacts, strict=True) for key in _identity_keys(*pair)
-    )
-    candidates = [
-        i
-        for i in candidates
-        if all(keys[key] == 1 for key in _identity_keys(submissions[i], contacts[i]))
-    ]
+    # Contact details or ids the database already knows send their rows one by one.
     emails = {contacts[i].email for i in candidates} - {""}
     phones = {contacts[i].phone for i in candidates} - {""}
     known = Customer.objects.filter(
@@ -593,18 +650,43 @@ def _plainly_new(submissions, contacts):
         Q(identified_email__in=emails) & ~Q(identified_email="") & Q(customer__isnull=True)
         | Q(identified_phone__in=phones) & ~Q(identified_phone="") & Q(customer__isnull=True)
     ).values_list("identified_email", "identified_phone")
-    ids = {(submissions[i].source, submissions[i].external_id) for i in candidates}
-    received = (
-        Inquiry.objects.filter(external_id__in={external_id for _, external_id in ids} - {""})
+    external_ids = {submissions[i].external_id for i in candidates} - {""}
+    received = set(
+        Inquiry.objects.filter(external_id__in=external_ids)
         .exclude(external_id="")
         .values_list("source", "external_id")
     )
     taken = {value for pair in [*known, *unclaimed] for value in pair if value}
-    taken_ids = set(received)
-    return [
+    candidates = [
         i
         for i in candidates
         if contacts[i].email not in taken
         and contacts[i].phone not in taken
-        and (submissions[i].source, submissions[i].external_id) not in taken_ids
+        and (submissions[i].source, submissions[i].external_id) not in received
     ]
+
+    # Within the file: the first row naming a person creates the lead; a later row naming the
+    # same person (by every detail it gives), with an id of its own, merges into it, provided
+    # every earlier row naming that person went in bulk too (so the order of events holds).
+    rows_with_key = {}
+    for i, pair in enumerate(zip(submissions, contacts, strict=True)):
+        for key in _identity_keys(*pair):
+            rows_with_key.setdefault(key, []).append(i)
+    plain, repeats, plain_rows = [], {}, set()
+    for i in candidates:
+        submission, contact = submissions[i], contacts[i]
+        id_key = f"inquiry:{submission.source}:{submission.external_id}"
+        if submission.external_id and rows_with_key[id_key][0] != i:
+            continue  # the same inquiry twice: `lead_intake` answers "already received"
+        contact_keys = _identity_keys(replace(submission, external_id=""), contact)
+        earlier = {row for key in contact_keys for row in rows_with_key[key] if row < i}
+        if not earlier:
+            plain.append(i)
+            plain_rows.add(i)
+            continue
+        targets = {repeats.get(row, row) for row in earlier}
+        in_bulk = all(row in repeats or row in plain_rows for row in earlier)
+        firsts = {rows_with_key[key][0] for key in contact_keys}
+        if in_bulk and len(targets) == 1 and firsts == targets:
+            repeats[i] = targets.pop()
+    return plain, repeats

@@ -4,7 +4,8 @@ selectors loaded and nothing more."""
 from django.utils import timezone
 from rest_framework import serializers
 
-from leads.models import Inquiry, Lead, LeadEvent, WebEvent
+from leads.models import Inquiry, Lead, LeadEvent, LeadStatus, WebEvent
+from leads.scoring import SCORE_BANDS
 from leads.submission import CallDetails, Format, Submission, VehicleDetails
 from leads.tracking import WebEventInput
 
@@ -232,36 +233,27 @@ class TradeInOutSerializer(serializers.Serializer):
     mileage = serializers.IntegerField(source="tradein_mileage", allow_null=True)
 
 
-class LeadSerializer(serializers.ModelSerializer):
-    """A lead as lists and intake answers show it."""
+class LeadSerializer(serializers.Serializer):
+    """A lead as lists and intake answers show it. A plain Serializer: a ModelSerializer
+    rebuilds its fields from the model on every use, which the intake answer cannot afford."""
 
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=LeadStatus.choices)
+    source = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Lead.Channel.choices)
+    external_id = serializers.CharField()
     customer = CustomerOutSerializer()
     owner = PersonSerializer(allow_null=True)
     team = serializers.CharField(source="team.name", allow_null=True, default=None)
     vehicle = VehicleOutSerializer(source="*")
-    score_band = serializers.CharField()
-
-    class Meta:
-        model = Lead
-        fields = [
-            "id",
-            "status",
-            "source",
-            "channel",
-            "external_id",
-            "customer",
-            "owner",
-            "team",
-            "vehicle",
-            "score",
-            "score_band",
-            "created_at",
-            "first_response_due_at",
-            "first_contacted_at",
-            "last_activity_at",
-            "last_seen_at",
-            "closed_at",
-        ]
+    score = serializers.IntegerField()
+    score_band = serializers.ChoiceField(choices=list(SCORE_BANDS))
+    created_at = serializers.DateTimeField()
+    first_response_due_at = serializers.DateTimeField(allow_null=True)
+    first_contacted_at = serializers.DateTimeField(allow_null=True)
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
 
 
 class IntakeResponseSerializer(LeadSerializer):
@@ -270,9 +262,6 @@ class IntakeResponseSerializer(LeadSerializer):
         help_text="created: a new lead (201). merged: a repeat inquiry joined the customer's "
         "open lead (200). already_received: this inquiry was received before (200).",
     )
-
-    class Meta(LeadSerializer.Meta):
-        fields = ["outcome", *LeadSerializer.Meta.fields]
 
     def to_representation(self, result):
         """`result` is an IntakeResult: its outcome, then the lead."""
@@ -354,23 +343,11 @@ class LeadDetailSerializer(LeadSerializer):
     """The whole lead: customer, vehicle, trade-in, score factors, website profile, history."""
 
     trade_in = TradeInOutSerializer(source="*")
+    purchase_horizon = serializers.ChoiceField(choices=Lead.PurchaseHorizon.choices)
+    comments = serializers.CharField()
     score_factors = ScoreFactorSerializer(many=True)
     contact_issues = ContactIssueSerializer(many=True)
     close_reason = serializers.CharField(source="close_reason.label", allow_null=True, default=None)
+    web_profile = WebProfileSerializer()
     history = LeadEventOutSerializer(source="events", many=True)
     inquiries = InquiryOutSerializer(many=True)
-    web_profile = WebProfileSerializer()
-
-    class Meta(LeadSerializer.Meta):
-        fields = [
-            *LeadSerializer.Meta.fields,
-            "trade_in",
-            "purchase_horizon",
-            "comments",
-            "score_factors",
-            "contact_issues",
-            "close_reason",
-            "web_profile",
-            "history",
-            "inquiries",
-        ]

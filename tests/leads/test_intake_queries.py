@@ -55,9 +55,10 @@ def test_a_repeat_inquiry_takes_a_fixed_number_of_queries(django_assert_num_quer
     lead_intake(submission(1))
 
     # savepoint, [lock], inquiry received before?, customer match, the open lead locked,
-    # visitors claimed (none), visitor insert (ignored: it is the customer's already), website
-    # profile, lead update, history insert, inquiry insert (no owner to notify), release.
-    with django_assert_num_queries(11 + LOCK):
+    # visitors claimed (none), visitor insert (ignored: it is the customer's already), lead
+    # update, history insert, inquiry insert (no owner to notify), release. No website profile:
+    # the lead was never seen on the site.
+    with django_assert_num_queries(10 + LOCK):
         result = lead_intake(submission(1, external_id="f-2", comments="again"))
     assert result.outcome == "merged"
 
