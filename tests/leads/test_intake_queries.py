@@ -32,10 +32,11 @@ def warm(db):
 
 
 def test_a_new_lead_takes_a_fixed_number_of_queries(django_assert_num_queries):
-    # savepoint, [lock], inquiry received before?, customer match, customer insert, visitors
-    # claimed (none), visitor insert, lead insert, history insert, inquiry insert, release.
-    # No website profile: a customer created a moment ago was linked to no visitor history.
-    with django_assert_num_queries(10 + LOCK):
+    # savepoint, [lock], what is known (inquiry received before? customer? unclaimed
+    # visitors?), customer insert, visitor created or claimed, lead insert, history insert,
+    # inquiry insert, release. No website profile: a customer created a moment ago was
+    # linked to no visitor history.
+    with django_assert_num_queries(8 + LOCK):
         result = lead_intake(submission(1))
     assert result.created
 
@@ -45,8 +46,8 @@ def test_a_new_lead_of_a_known_visitor_also_reads_the_website_profile(
 ):
     provider_api.post("/api/v1/events/", {"visitor_id": "v-1", "type": "page_view"}, format="json")
 
-    # as above, with the visitor claimed (no insert), its events stitched and the profile read.
-    with django_assert_num_queries(11 + LOCK):
+    # as above, with the visitor's events stitched and the website profile read.
+    with django_assert_num_queries(10 + LOCK):
         result = lead_intake(submission(1))
     assert result.lead.last_seen_at is not None
 
@@ -54,11 +55,10 @@ def test_a_new_lead_of_a_known_visitor_also_reads_the_website_profile(
 def test_a_repeat_inquiry_takes_a_fixed_number_of_queries(django_assert_num_queries):
     lead_intake(submission(1))
 
-    # savepoint, [lock], inquiry received before?, customer match, the open lead locked,
-    # visitors claimed (none), visitor insert (ignored: it is the customer's already), lead
-    # update, history insert, inquiry insert (no owner to notify), release. No website profile:
-    # the lead was never seen on the site.
-    with django_assert_num_queries(10 + LOCK):
+    # savepoint, [lock], what is known, the customer, the open lead locked, visitor created or
+    # claimed (here: already the customer's), lead update, history insert, inquiry insert (no
+    # owner to notify), release. No website profile: the lead was never seen on the site.
+    with django_assert_num_queries(9 + LOCK):
         result = lead_intake(submission(1, external_id="f-2", comments="again"))
     assert result.outcome == "merged"
 
@@ -66,7 +66,7 @@ def test_a_repeat_inquiry_takes_a_fixed_number_of_queries(django_assert_num_quer
 def test_an_inquiry_received_before_takes_four_queries(django_assert_num_queries):
     lead_intake(submission(1))
 
-    # savepoint, [lock], inquiry received before (its lead id), the lead, release.
+    # savepoint, [lock], what is known (the inquiry's lead id), the lead, release.
     with django_assert_num_queries(4 + LOCK):
         result = lead_intake(submission(1))
     assert result.outcome == "already_received"
