@@ -19,15 +19,22 @@ def normalize_email(raw):
     email = (raw or "").strip().lower()
     if not email:
         return ""
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise InvalidContactDetail("e-mail", raw, "is not a valid e-mail address") from None
+    if not _valid_email(email):
+        raise InvalidContactDetail("e-mail", raw, "is not a valid e-mail address")
     return email
 
 
-# Intake normalises each number more than once (to match, then to store) and imports repeat
-# numbers; parsing is the costly part of a row, and the answer never changes.
+@functools.lru_cache(maxsize=4096)
+def _valid_email(email):
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+# Intake normalises each detail more than once (to match, then to store) and imports repeat
+# them; checking is the costly part of a row, and the answer never changes.
 @functools.lru_cache(maxsize=4096)
 def _parsed_phone(text, region):
     try:

@@ -11,7 +11,7 @@ Every channel (JSON API, ADF/XML, website form, call tracking, CSV import) build
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -124,14 +124,21 @@ def _junk(submission, contact):
     return None
 
 
+def _contact_keys(contact):
+    """Names for the person behind an inquiry, for locks and for finding repeats."""
+    keys = []
+    if contact.email:
+        keys.append(f"email:{contact.email}")
+    if contact.phone:
+        keys.append(f"phone:{contact.phone}")
+    return keys
+
+
 def _identity_keys(submission, contact):
-    keys = [
-        f"email:{contact.email}" if contact.email else "",
-        f"phone:{contact.phone}" if contact.phone else "",
-    ]
+    keys = _contact_keys(contact)
     if submission.external_id:
         keys.append(f"inquiry:{submission.source}:{submission.external_id}")
-    return [key for key in keys if key]
+    return keys
 
 
 def _lock_identity(keys):
@@ -703,7 +710,7 @@ def _bulk_plan(submissions, contacts):
         id_key = f"inquiry:{submission.source}:{submission.external_id}"
         if submission.external_id and rows_with_key[id_key][0] != i:
             continue  # the same inquiry twice: `lead_intake` answers "already received"
-        contact_keys = _identity_keys(replace(submission, external_id=""), contact)
+        contact_keys = _contact_keys(contact)
         earlier = {row for key in contact_keys for row in rows_with_key[key] if row < i}
         if not earlier:
             plain.append(i)

@@ -42,7 +42,8 @@ def _raw_body(request):
 
 
 def _intake_response(results):
-    body = IntakeResponseSerializer(results, many=True).data
+    """One result per inquiry; 201 when any made a new lead, else 200."""
+    body = [IntakeResponseSerializer(result).data for result in results]
     created = any(result.created for result in results)
     return body, status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
