@@ -24,6 +24,8 @@ def normalize_email(raw):
     return email
 
 
+# Intake checks each detail more than once (to match, then to store) and imports repeat them;
+# checking is the costly part of a row, and the answer never changes.
 @functools.lru_cache(maxsize=4096)
 def _valid_email(email):
     try:
@@ -33,8 +35,6 @@ def _valid_email(email):
     return True
 
 
-# Intake normalises each detail more than once (to match, then to store) and imports repeat
-# them; checking is the costly part of a row, and the answer never changes.
 @functools.lru_cache(maxsize=4096)
 def _parsed_phone(text, region):
     try:

@@ -4,7 +4,8 @@ normalise (E.164 phones, lower-case e-mails) → match the customer → repeat i
 website visitors → score → create or merge → (route, once routing exists) → notify.
 
 Every channel (JSON API, ADF/XML, website form, call tracking, CSV import) builds a
-`leads.submission.Submission` and calls `lead_intake`. One inquiry is received once per
+`leads.submission.Submission` and calls `lead_intake`; imports call `lead_intake_many`, which
+gives each row the same result with set-wise statements. One inquiry is received once per
 (source, external id); an ADF `resend` of something already received changes nothing.
 """
 
