@@ -184,7 +184,9 @@ class WebEventInSerializer(serializers.Serializer):
             raise serializers.ValidationError("An event cannot happen in the future.")
         return value
 
-    def event(self, data):
+    @staticmethod
+    def event(data):
+        """The WebEventInput of one validated event."""
         return WebEventInput(
             visitor_id=data["visitor_id"].strip(),
             type=data["type"],

@@ -48,6 +48,17 @@ def _intake_response(results):
     return body, status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
 
+def _receive(request, serializer_class):
+    """Take in one JSON inquiry: validate it with `serializer_class` (which builds its
+    Submission), run intake, answer 201 for a new lead and 200 otherwise."""
+    raw = _raw_body(request)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    result = lead_intake(serializer.submission(raw), received_by=request.user)
+    body, code = _intake_response([result])
+    return Response(body[0], status=code)
+
+
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = f"An ADF document may be at most {MAX_ADF_BYTES:,} bytes."
@@ -130,12 +141,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         ],
     )
     def create(self, request):
-        raw = _raw_body(request)
-        serializer = LeadSubmissionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = lead_intake(serializer.submission(raw), received_by=request.user)
-        body, code = _intake_response([result])
-        return Response(body[0], status=code)
+        return _receive(request, LeadSubmissionSerializer)
 
     @extend_schema(
         request={
@@ -202,7 +208,7 @@ class WebEventsView(APIView):
         serializer = WebEventInSerializer(data=request.data, many=many)
         serializer.is_valid(raise_exception=True)
         rows = serializer.validated_data if many else [serializer.validated_data]
-        recorded = web_events_record([WebEventInSerializer().event(row) for row in rows])
+        recorded = web_events_record([WebEventInSerializer.event(row) for row in rows])
         return Response(
             {
                 "stored": recorded.stored,
@@ -223,9 +229,4 @@ class CallsView(APIView):
         request=CallSubmissionSerializer, responses=INTAKE_RESPONSES, summary="Post a call"
     )
     def post(self, request):
-        raw = _raw_body(request)
-        serializer = CallSubmissionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = lead_intake(serializer.submission(raw), received_by=request.user)
-        body, code = _intake_response([result])
-        return Response(body[0], status=code)
+        return _receive(request, CallSubmissionSerializer)
