@@ -18,6 +18,12 @@ class Role(models.TextChoices):
     LEAD_PROVIDER = "lead_provider", "Lead provider"
 
 
+# Roles that work sales leads; service staff and integrations never own one.
+LEAD_OWNER_ROLES = frozenset(
+    {Role.SALESPERSON, Role.BDC_AGENT, Role.BDC_MANAGER, Role.SALES_MANAGER}
+)
+
+
 class Team(models.Model):
     class Kind(models.TextChoices):
         SALES = "sales", "Sales"
@@ -54,6 +60,12 @@ class StaffProfile(models.Model):
     )
     on_shift = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
+    response_seconds = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Median time to the first personal contact on the leads this person got in "
+        "the last 30 days; refreshed every hour. Fastest-responder routing weighs by it.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["team", "role"], name="staff_team_role_idx")]

@@ -39,6 +39,13 @@ _MANAGING_SALES = [
     "leads.change_leadsource",
     "leads.view_scoreweight",
     "leads.change_scoreweight",
+    "routing.manage_routing",
+    "routing.view_routingrule",
+    "routing.add_routingrule",
+    "routing.change_routingrule",
+    "routing.delete_routingrule",
+    "routing.view_openinghours",
+    "routing.change_openinghours",
 ]
 
 _SERVICING = [

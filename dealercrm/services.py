@@ -72,11 +72,11 @@ def customer_create(**fields):
     return customer
 
 
-def notification_send(*, recipient, kind, message, url="", at=None):
-    """Tell `recipient` something; runs inside the caller's transaction, so a rolled-back change
-    sends nothing."""
+def notification_send(*, kind, message, recipient=None, recipient_id=None, url="", at=None):
+    """Tell `recipient` (a user, or a user id as `recipient_id`) something; runs inside the
+    caller's transaction, so a rolled-back change sends nothing."""
     return Notification.objects.create(
-        recipient=recipient,
+        recipient_id=recipient.pk if recipient is not None else recipient_id,
         kind=kind,
         message=message[:300],
         url=url,

@@ -36,3 +36,15 @@ class ActorRequired(DomainError):
 
 class InvalidAssignee(DomainError):
     pass
+
+
+class LeadAlreadyClaimed(DomainError):
+    pass
+
+
+class NoReassignReason(DomainError):
+    pass
+
+
+class OverCapacity(DomainError):
+    pass

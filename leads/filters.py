@@ -6,8 +6,8 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import OPEN_STATUSES, Lead, LeadStatus
-from leads.scoring import SCORE_BANDS
 
 # A lead nobody has worked for this long is stale (the first of the sweeps' tiers).
 STALE_AFTER = timedelta(days=7)

@@ -38,6 +38,7 @@ from leads.models import (
     ScoreWeight,
     WebVisitor,
 )
+from leads.routing import routing_for_new_lead, routings_for_new_leads
 from leads.scoring import ScoreFacts, lead_score
 from leads.selectors import WebProfile, web_profile_for_customer
 from leads.services import (
@@ -45,6 +46,7 @@ from leads.services import (
     lead_build,
     lead_change_status,
     lead_create,
+    lead_route_apply,
     leads_create_many,
 )
 from leads.tracking import visitors_link
@@ -54,8 +56,6 @@ logger = logging.getLogger(__name__)
 INTAKE = "intake"
 # A new inquiry from a customer with an open lead this recent is the same shopping trip.
 REPEAT_WINDOW = timedelta(days=30)
-# The first personal contact is due this soon; routing rules will set their own.
-FIRST_RESPONSE_DUE = timedelta(minutes=5)
 
 _LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
 
@@ -386,12 +386,11 @@ def _lead_fields(submission, contact, source, profile, junk, at, weights):
         **fields,
         "channel": submission.channel or (source.channel if source else Lead.Channel.OTHER),
         "external_id": submission.external_id,
-        "team": source.team if source else None,
+        "team_id": source.team_id if source else None,
         "score": score.points,
         "score_factors": score.factors,
         "contact_issues": contact.issues,
         "last_seen_at": profile.last_seen_at,
-        "first_response_due_at": None if junk else at + FIRST_RESPONSE_DUE,
     }
 
 
@@ -411,7 +410,20 @@ def _create(customer, submission, contact, junk, known, received_by, at):
     profile = web_profile_for_customer(customer.pk) if browsed else WebProfile()
     fields = _lead_fields(submission, contact, source, profile, junk, at, _weights())
     channel = fields["channel"]
-    lead = lead_create(customer=customer, source=submission.source, by=INTAKE, at=at, **fields)
+    # Junk is disqualified below and routed to nobody.
+    routing = None
+    if not junk:
+        routing = routing_for_new_lead(
+            fields,
+            source=submission.source,
+            team_name=_team_name(source),
+            customer_id=customer.pk,
+            known_customer=known.customer_id is not None,
+            at=at,
+        )
+    lead = lead_create(
+        customer=customer, source=submission.source, by=INTAKE, at=at, routing=routing, **fields
+    )
     inquiry = _inquiry_record(lead, submission, channel, Inquiry.Outcome.CREATED, received_by, at)
     if junk:
         code, note = junk
@@ -433,6 +445,10 @@ def _create(customer, submission, contact, junk, known, received_by, at):
         f", disqualified as {junk[0]}" if junk else "",
     )
     return IntakeResult(lead, Outcome.CREATED)
+
+
+def _team_name(source):
+    return source.team.name if source and source.team_id else ""
 
 
 def _merged(lead, customer, submission, contact, at):
@@ -614,12 +630,22 @@ def _bulk_create(plain, repeats, submissions, contacts, results, received_by, at
     then inserted set-wise."""
     weights = _weights()
     no_visits = WebProfile()
+    sources = {i: _source(submissions[i].source) for i in plain}
+    fields = {
+        i: _lead_fields(submissions[i], contacts[i], sources[i], no_visits, None, at, weights)
+        for i in plain
+    }
+    routings = routings_for_new_leads(
+        [fields[i] for i in plain],
+        sources=[submissions[i].source for i in plain],
+        team_names=[_team_name(sources[i]) for i in plain],
+        at=at,
+    )
     built = {}
-    for i in plain:
+    for i, routing in zip(plain, routings, strict=True):
         customer = customer_build(**_customer_fields(submissions[i], contacts[i], at))
-        source = _source(submissions[i].source)
-        fields = _lead_fields(submissions[i], contacts[i], source, no_visits, None, at, weights)
-        lead = lead_build(customer=customer, source=submissions[i].source, at=at, **fields)
+        lead = lead_build(customer=customer, source=submissions[i].source, at=at, **fields[i])
+        lead_route_apply(lead, routing)
         built[i] = (customer, lead)
     merges = []
     for j, i in sorted(repeats.items()):
@@ -631,7 +657,7 @@ def _bulk_create(plain, repeats, submissions, contacts, results, received_by, at
         _rescore(lead, customer, no_visits, at, weights)
 
     Customer.objects.bulk_create([customer for customer, _ in built.values()])
-    leads = leads_create_many([lead for _, lead in built.values()], by=INTAKE)
+    leads = leads_create_many([lead for _, lead in built.values()], by=INTAKE, routings=routings)
     inquiries = []
     for i, (_, lead) in built.items():
         results[i] = IntakeResult(lead, Outcome.CREATED)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from dealercrm.models import Customer, Team
+from dealercrm.vocabulary import LeadChannel, band_for
 from leads.submission import Format
 
 
@@ -93,19 +94,7 @@ class Reason(models.Model):
 
 
 class Lead(models.Model):
-    class Channel(models.TextChoices):
-        WEB_FORM = "web_form", "Website form"
-        CHAT = "chat", "Chat"
-        PHONE = "phone", "Phone call"
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "Text message"
-        WALK_IN = "walk_in", "Walk-in"
-        THIRD_PARTY = "third_party", "Lead provider"
-        OEM = "oem", "Manufacturer portal"
-        SOCIAL = "social", "Social lead form"
-        IMPORT = "import", "Import"
-        RECYCLE = "recycle", "Recycled"
-        OTHER = "other", "Other"
+    Channel = LeadChannel
 
     class Condition(models.TextChoices):
         NEW = "new", "New"
@@ -184,6 +173,12 @@ class Lead(models.Model):
     first_contacted_at = models.DateTimeField(
         null=True, blank=True, help_text="First personal outbound touch."
     )
+    first_response_warned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the owner was warned the first response is due."
+    )
+    # The latest routing decision, as its ASSIGNED event holds it, so that lists and the API
+    # show why a lead is where it is without reading the history.
+    routing = models.JSONField(default=dict, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(
         null=True, blank=True, help_text="Last visit of the customer to the dealer's website."
@@ -229,6 +224,12 @@ class Lead(models.Model):
             # Reports over closed leads by month.
             models.Index(fields=["status", "closed_at"], name="lead_status_closed_idx"),
             models.Index(fields=["customer", "created_at"], name="lead_customer_idx"),
+            # The first-response sweep: leads still waiting for their first contact, by deadline.
+            models.Index(
+                fields=["first_response_due_at"],
+                condition=Q(status="new", first_contacted_at__isnull=True),
+                name="lead_first_response_due_idx",
+            ),
         ]
 
     def __str__(self):
@@ -236,8 +237,6 @@ class Lead(models.Model):
 
     @property
     def score_band(self):
-        from leads.scoring import band_for
-
         return band_for(self.score)
 
     @property
@@ -264,6 +263,7 @@ class LeadEvent(models.Model):
         REOPENED = "reopened", "Returned to work"
         ASSIGNED = "assigned", "Assigned"
         MERGED = "merged", "Repeat inquiry"
+        RESPONSE_MISSED = "response_missed", "First response missed"
 
     class ReopenCause(models.TextChoices):
         PERSON = "person", "A person returned it to work"
@@ -297,6 +297,12 @@ class LeadEvent(models.Model):
     )
     cause = models.CharField(max_length=16, choices=ReopenCause.choices, blank=True)
     note = models.TextField(blank=True)
+    routing = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="On an assignment: the routing decision behind it (rule, strategy, each "
+        "candidate's figures, the explanation).",
+    )
 
     class Meta:
         ordering = ["at", "id"]

@@ -9,22 +9,7 @@ the factor catalog, its defaults and the caps live here. Pure: no database acces
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# Score bands: hot leads go to experienced sellers, cold ones to BDC qualification (routing).
-HOT_FROM = 70
-WARM_FROM = 40
-SCORE_BANDS = {
-    "hot": (HOT_FROM, 100),
-    "warm": (WARM_FROM, HOT_FROM - 1),
-    "cold": (0, WARM_FROM - 1),
-}
-
-
-def band_for(score):
-    if score >= HOT_FROM:
-        return "hot"
-    if score >= WARM_FROM:
-        return "warm"
-    return "cold"
+from dealercrm.vocabulary import band_for
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from dealercrm.models import Role
+from dealercrm.models import LEAD_OWNER_ROLES
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
     InvalidAssignee,
     InvalidReason,
     InvalidTransition,
+    LeadAlreadyClaimed,
     LeadIsClosed,
     ReasonRequired,
 )
@@ -68,12 +69,6 @@ def _set_status(lead, to_status, at):
     return ["status", "status_changed_at", "closed_at", "close_reason", "first_contacted_at"]
 
 
-# Roles that work sales leads; service staff never own one.
-LEAD_OWNER_ROLES = frozenset(
-    {Role.SALESPERSON, Role.BDC_AGENT, Role.BDC_MANAGER, Role.SALES_MANAGER}
-)
-
-
 def _check_assignee(owner):
     profile = getattr(owner, "staff", None)
     if not owner.is_active or profile is None or not profile.active:
@@ -116,49 +111,86 @@ def lead_build(*, customer, source, at, **fields):
 # No savepoint: intake calls this inside its own transaction, and a failure here fails the whole
 # intake anyway (two round trips saved per lead).
 @transaction.atomic(savepoint=False)
-def lead_create(*, customer, source, by, at=None, **fields):
+def lead_create(*, customer, source, by, at=None, routing=None, **fields):
     """Create a new lead for `customer` and record its creation.
 
     Intake (parsing, matching, duplicates, scoring, routing) calls this once it knows the
-    customer; `fields` are Lead fields such as channel, vehicle and trade-in details.
+    customer; `fields` are Lead fields such as channel, vehicle and trade-in details. With
+    `routing` (a decision from leads.routing) the lead is born with the owner or pool, team and
+    first-response deadline it names, and its history records the assignment and why.
     """
     actor = _actor(by)
     at = at or timezone.now()
     lead = lead_build(customer=customer, source=source, at=at, **fields)
+    if routing is not None:
+        lead_route_apply(lead, routing)
     lead.save(force_insert=True)
-    _record(lead, LeadEvent.Kind.CREATED, actor, at, to_status=LeadStatus.NEW)
+    LeadEvent.objects.bulk_create(_creation_events(lead, actor, routing))
     return lead
 
 
+def lead_route_apply(lead, routing):
+    """Set a new, unsaved lead's owner, team and first-response deadline from `routing`."""
+    lead.owner_id = routing.owner_id
+    lead.assigned_at = lead.created_at if routing.owner_id else None
+    for name, value in routing.lead_fields().items():
+        setattr(lead, name, value)
+
+
+def _creation_events(lead, actor, routing):
+    """A new lead's first history: created, and routed (with the decision) when it was."""
+    events = [
+        LeadEvent(
+            lead=lead, kind=LeadEvent.Kind.CREATED, at=lead.created_at, to_status=LeadStatus.NEW
+        )
+    ]
+    if routing is not None:
+        events.append(
+            LeadEvent(
+                lead=lead,
+                kind=LeadEvent.Kind.ASSIGNED,
+                at=lead.created_at,
+                to_owner_id=lead.owner_id,
+                note=routing.explanation,
+                routing=lead.routing,
+            )
+        )
+    for event in events:
+        event.actor = actor["actor"]
+        event.actor_label = actor["actor_label"]
+    return events
+
+
 @transaction.atomic
-def leads_create_many(leads, *, by):
-    """Insert many leads built with `lead_build` (their customers saved) and record each one's
-    creation, as `lead_create` would, in two statements: for imports, where a lead at a time
+def leads_create_many(leads, *, by, routings=None):
+    """Insert many leads built with `lead_build` (their customers saved; routed with
+    `lead_route_apply`, the `routings` in the same order) and record each one's creation and
+    routing, as `lead_create` would, in two statements: for imports, where a lead at a time
     costs a dozen."""
     actor = _actor(by)
     leads = Lead.objects.bulk_create(leads)
+    routings = routings or [None] * len(leads)
     LeadEvent.objects.bulk_create(
         [
-            LeadEvent(
-                lead=lead,
-                kind=LeadEvent.Kind.CREATED,
-                at=lead.created_at,
-                to_status=LeadStatus.NEW,
-                **actor,
-            )
-            for lead in leads
+            event
+            for lead, routing in zip(leads, routings, strict=True)
+            for event in _creation_events(lead, actor, routing)
         ]
     )
     return leads
 
 
 @transaction.atomic
-def lead_assign(*, lead, owner, by, note="", at=None):
+def lead_assign(*, lead, owner, by, note="", at=None, routing=None, only_from_pool=False):
     """Give an open lead to `owner` (None puts it back in its team's pool).
 
-    The lead joins the owner's team. Raises LeadIsClosed for a closed lead (return it to work
-    first) and InvalidAssignee for someone who is inactive or not in sales. Assigning a lead to
-    the person who already has it changes nothing and records nothing.
+    The lead joins the owner's team. With `routing` (a decision from leads.routing) the lead
+    also takes the decision's team, first-response deadline and explanation, and its history
+    keeps the decision. `only_from_pool` makes it a claim: it succeeds only while the lead has
+    no owner, so that of two people claiming at once one gets it and the other is told.
+    Raises LeadIsClosed for a closed lead (return it to work first), InvalidAssignee for
+    someone who is inactive or not in sales, and LeadAlreadyClaimed. Assigning a lead to the
+    person who already has it, without a new decision, changes nothing and records nothing.
     """
     actor = _actor(by)
     at = at or timezone.now()
@@ -167,16 +199,24 @@ def lead_assign(*, lead, owner, by, note="", at=None):
     lead = _lock(lead)
     if not lead.is_open:
         raise LeadIsClosed(f"Lead {lead.pk} is {lead.status}; return it to work before assigning.")
-    if lead.owner_id == (owner.pk if owner else None):
+    if only_from_pool and lead.owner_id is not None:
+        raise LeadAlreadyClaimed(
+            f"{lead.owner.get_full_name() or lead.owner.get_username()} claimed this lead first."
+        )
+    if lead.owner_id == (owner.pk if owner else None) and routing is None:
         return lead
     from_owner_id = lead.owner_id
     lead.owner = owner
     lead.assigned_at = at if owner else None
-    update_fields = ["owner", "assigned_at", "updated_at"]
+    update_fields = ["owner", "assigned_at", "team", "updated_at"]
     owner_team_id = getattr(getattr(owner, "staff", None), "team_id", None)
-    if owner_team_id:
+    if routing is not None:
+        for name, value in routing.lead_fields().items():
+            setattr(lead, name, value)
+        update_fields += ["routing", "first_response_due_at", "first_response_warned_at"]
+        note = note or routing.explanation
+    elif owner_team_id:
         lead.team_id = owner_team_id
-        update_fields.append("team")
     lead.save(update_fields=update_fields)
     _record(
         lead,
@@ -186,6 +226,7 @@ def lead_assign(*, lead, owner, by, note="", at=None):
         from_owner_id=from_owner_id,
         to_owner=owner,
         note=note,
+        routing=lead.routing if routing is not None else None,
     )
     return lead
 

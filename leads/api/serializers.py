@@ -4,8 +4,8 @@ selectors loaded and nothing more."""
 from django.utils import timezone
 from rest_framework import serializers
 
+from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import Inquiry, Lead, LeadEvent, LeadStatus, WebEvent
-from leads.scoring import SCORE_BANDS
 from leads.submission import CallDetails, Format, Submission, VehicleDetails
 from leads.tracking import WebEventInput
 

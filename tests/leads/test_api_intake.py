@@ -70,7 +70,7 @@ def test_the_same_source_and_external_id_again_answers_200_with_the_same_lead(pr
     assert again.json()["outcome"] == "already_received"
     assert Lead.objects.count() == 1
     assert Inquiry.objects.count() == 1
-    assert LeadEvent.objects.count() == 1
+    assert LeadEvent.objects.count() == 2  # created, routed
 
 
 def test_invalid_fields_answer_400_naming_each_and_write_nothing(provider_api):

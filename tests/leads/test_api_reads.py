@@ -131,7 +131,7 @@ def test_the_whole_lead_holds_customer_vehicle_trade_in_factors_profile_history(
         "trade_in",
     ]
     assert body["web_profile"]["sessions"] == 0
-    assert [event["kind"] for event in body["history"]] == ["created"]
+    assert [event["kind"] for event in body["history"]] == ["created", "assigned"]
     assert body["history"][0]["by"] == "intake"
     assert body["inquiries"][0]["external_id"] == "f-1"
 

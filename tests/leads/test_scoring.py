@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dealercrm.vocabulary import band_for
 from leads.models import ScoreWeight
-from leads.scoring import ScoreFacts, band_for, default_weights, lead_score
+from leads.scoring import ScoreFacts, default_weights, lead_score
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

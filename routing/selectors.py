@@ -1,0 +1,83 @@
+"""Reads of the rule set: for decisions (as routing.engine facts) and for the manager's pages."""
+
+from django.core.cache import cache
+from django.db.models import Prefetch
+
+from routing.conditions import Conditions
+from routing.engine import Rule
+from routing.models import OpeningHours, RoutingCursor, RoutingRule
+
+
+def rules_for_decision(rule_ids=None):
+    """The active rules in priority order as engine facts, in two queries; with `rule_ids`,
+    exactly those rules, active or not (a draft rule set for replay)."""
+    rules = RoutingRule.objects.select_related("team").prefetch_related(
+        Prefetch("members", to_attr="member_list")
+    )
+    rules = rules.filter(active=True) if rule_ids is None else rules.filter(pk__in=rule_ids)
+    return [rule_facts(rule) for rule in rules.order_by("priority", "id")]
+
+
+def rule_facts(rule):
+    """A RoutingRule as the engine sees it (members prefetched into `member_list`)."""
+    members = getattr(rule, "member_list", None)
+    if members is None:
+        members = list(rule.members.all())
+    return Rule(
+        id=rule.pk,
+        name=rule.name,
+        strategy=rule.strategy,
+        conditions=Conditions.from_dict(rule.conditions),
+        member_ids=tuple(sorted(user.pk for user in members)),
+        team_id=rule.team_id,
+        team_name=rule.team.name if rule.team_id else "",
+        weights={int(pid): weight for pid, weight in rule.weights.items()},
+        sla_minutes=rule.sla_minutes,
+        max_rotations=rule.max_rotations,
+        fallback=rule.fallback,
+        fallback_manager_id=rule.fallback_manager_id,
+        stop=rule.stop,
+    )
+
+
+OPENING_HOURS_KEY = "routing:opening-hours"
+# Every routed lead needs the opening hours and they change a few times a year: cached, they
+# cost no query per lead; a change reaches every app server within this many seconds.
+OPENING_HOURS_CACHE_SECONDS = 60
+
+
+def opening_hours():
+    """{weekday: (opens, closes)} in the dealership's time zone; closed days are absent."""
+    return cache.get_or_set(
+        OPENING_HOURS_KEY,
+        lambda: {
+            weekday: (opens, closes)
+            for weekday, opens, closes in OpeningHours.objects.values_list(
+                "weekday", "opens", "closes"
+            )
+        },
+        OPENING_HOURS_CACHE_SECONDS,
+    )
+
+
+def cursors_locked(rule_ids):
+    """The rotation credits of `rule_ids`, their rows locked until the transaction ends, in
+    rule id order so that two decisions never wait on each other crosswise."""
+    if not rule_ids:
+        return {}
+    rows = (
+        RoutingCursor.objects.select_for_update()
+        .filter(rule_id__in=sorted(rule_ids))
+        .order_by("rule_id")
+        .values_list("rule_id", "state")
+    )
+    return dict(rows)
+
+
+def rules_for_page():
+    """Every rule in order with what the rule list shows: team, manager, members."""
+    return (
+        RoutingRule.objects.select_related("team", "fallback_manager")
+        .prefetch_related(Prefetch("members", to_attr="member_list"))
+        .order_by("priority", "id")
+    )
