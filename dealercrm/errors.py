@@ -8,3 +8,7 @@ class InvalidContactDetail(DomainError):
         self.field = field
         self.value = value
         super().__init__(f"{field} {value!r} {problem}")
+
+
+class InvalidStaffSetting(DomainError):
+    pass

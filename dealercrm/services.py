@@ -1,5 +1,7 @@
 """Writers for the shared core: staff, customers and notifications."""
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -8,8 +10,11 @@ from django.utils import timezone
 
 from dealercrm.auth import permissions_cache_key
 from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.errors import InvalidStaffSetting
 from dealercrm.models import Customer, Notification, Role, StaffProfile
 from dealercrm.roles import group_name
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -44,6 +49,41 @@ def staff_set_role(*, user, role):
     profile.role = role
     profile.save(update_fields=["role"])
     transaction.on_commit(lambda: cache.delete(permissions_cache_key(user.pk)))
+    return profile
+
+
+@transaction.atomic
+def staff_response_times_set(medians):
+    """Store each person's median first-response time in seconds ({user id: seconds}); people
+    left out had no first responses in the window and lose theirs. Returns how many changed."""
+    changed = 0
+    for profile in StaffProfile.objects.select_for_update().order_by("user_id"):
+        value = medians.get(profile.user_id)
+        value = None if value is None else round(value, 1)
+        if profile.response_seconds != value:
+            profile.response_seconds = value
+            profile.save(update_fields=["response_seconds"])
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def staff_set_routing(*, user, by, on_shift=None, capacity=None):
+    """Put a person on or off shift, or change how many open leads they may hold; routing
+    reads both at the next decision. Raises InvalidStaffSetting for a negative capacity."""
+    profile = StaffProfile.objects.select_for_update().get(user=user)
+    changed = []
+    if on_shift is not None and on_shift != profile.on_shift:
+        profile.on_shift = on_shift
+        changed.append("on_shift")
+    if capacity is not None and capacity != profile.capacity:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or not 0 <= capacity <= 1000:
+            raise InvalidStaffSetting("Capacity is a whole number of open leads, 0 to 1,000.")
+        profile.capacity = capacity
+        changed.append("capacity")
+    if changed:
+        profile.save(update_fields=changed)
+        logger.info("staff %s %s changed by %s", user.pk, changed, by)
     return profile
 
 

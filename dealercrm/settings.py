@@ -174,7 +174,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the statuses wherever they appear (status, from_status, to_status).
-    "ENUM_NAME_OVERRIDES": {"LeadStatusEnum": "leads.models.LeadStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "VehicleConditionEnum": ["new", "used"],
+        "RoutingOutcomeEnum": ["assigned", "pool"],
+        "IntakeOutcomeEnum": ["created", "merged", "already_received"],
+    },
 }
 
 # django-q2 runs scheduled and background work; the ORM broker needs nothing beyond the database.

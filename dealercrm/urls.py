@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 
 from leads.api.urls import urlpatterns as leads_api
 from leads.urls import public_urlpatterns as public_leads_urls
+from routing.api.urls import urlpatterns as routing_api
 
 # The contract is public so that an integrator can read it before getting an account.
 api_docs = [
@@ -27,7 +28,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("leads/", include("leads.urls")),
+    path("routing/", include("routing.urls")),
     path("", include((public_leads_urls, "leads_public"))),
-    path("api/v1/", include(([*api_docs, *leads_api], "api"))),
+    path("api/v1/", include(([*api_docs, *leads_api, *routing_api], "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -240,6 +240,11 @@ class Lead(models.Model):
         return band_for(self.score)
 
     @property
+    def routing_decision(self):
+        """The latest routing decision, or None for a lead never routed."""
+        return self.routing or None
+
+    @property
     def is_open(self):
         return self.status in OPEN_STATUSES
 

@@ -3,8 +3,9 @@ the lead services, keep first responses on time (warn the owner, rotate a missed
 manager), and let people claim pool leads and managers reassign.
 
 Locks, always in this order: the lead row (rotation, claim, reassignment), the cursor rows of
-the rules that rotate (sorted by rule), then the chosen person's staff row. A decision on a new
-lead, a rotation and a claim can therefore never wait on each other crosswise.
+the matching rules (sorted by rule), then the chosen person's staff row — and a decision that
+already holds one person's row never waits for another's. A decision on a new lead, a
+rotation and a claim can therefore never wait on each other crosswise.
 """
 
 import logging
@@ -13,8 +14,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile
 from dealercrm.services import notification_send
 from leads.errors import NoReassignReason, OverCapacity
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
+from leads.selectors import open_leads_of
 from leads.services import lead_assign
 from routing.engine import (
     ASSIGNED,
@@ -130,16 +131,9 @@ def _people(ids, team_ids, lock=False):
             .order_by("user_id")
             .values_list("pk", flat=True)
         )
-    open_leads = (
-        Lead.objects.filter(owner_id=OuterRef("user_id"), status__in=sorted(OPEN_STATUSES))
-        .order_by()
-        .values("owner_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     rows = (
         StaffProfile.objects.filter(who)
-        .annotate(open_leads=Coalesce(Subquery(open_leads), Value(0)))
+        .annotate(open_leads=open_leads_of(OuterRef("user_id")))
         .values_list(
             "user_id",
             "user__first_name",
@@ -163,6 +157,7 @@ def _people(ids, team_ids, lock=False):
             name=f"{first} {last}".strip() or username,
             team_id=team_id,
             can_own_leads=role in LEAD_OWNER_ROLES,
+            team_member=role in TEAM_MEMBER_ROLES,
             active=active and user_active,
             on_shift=on_shift,
             capacity=capacity,
@@ -180,10 +175,17 @@ def _previous_owner(customer_id, lead_id=None):
     return leads.order_by("-created_at", "-id").values_list("owner_id", flat=True).first()
 
 
-def _open_leads_locked(person_id):
-    """Lock the person's staff row, then count their open leads: the count a concurrent
-    decision cannot change before this transaction ends."""
-    list(StaffProfile.objects.select_for_update().filter(user_id=person_id).values_list("pk"))
+def _open_leads_locked(person_id, wait=True):
+    """Lock the person's staff row, then count their open leads: a count no parallel decision
+    can change before this transaction ends. Without `wait`, a row another transaction holds
+    is skipped and None returned."""
+    locked = (
+        StaffProfile.objects.select_for_update(skip_locked=not wait)
+        .filter(user_id=person_id)
+        .values_list("pk", flat=True)
+    )
+    if not list(locked):
+        return None
     return Lead.objects.filter(owner_id=person_id, status__in=sorted(OPEN_STATUSES)).count()
 
 
@@ -205,20 +207,29 @@ def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset()
         and any(rule.strategy == Strategy.PREVIOUS_OWNER for rule in matching)
     ):
         facts = replace(facts, previous_owner_id=_previous_owner(customer_id, lead_id))
-        if facts.previous_owner_id:
-            ids.add(facts.previous_owner_id)
+    if facts.previous_owner_id:
+        ids.add(facts.previous_owner_id)
     people = _people(ids, teams) if ids or teams else {}
-    rotating = [rule.id for rule in matching if rule.strategy in ROTATING_STRATEGIES]
-    cursors = cursors_locked(rotating) if apply else _cursor_states(rotating)
+    # Decisions on the same rules take turns (their cursor rows), so that their loads and
+    # rotations are exact; pool rules choose nobody and need no turn.
+    deciding = [rule.id for rule in matching if rule.strategy != Strategy.POOL]
+    cursors = cursors_locked(deciding) if apply else _cursor_states(deciding)
     decision = decide(facts, rules, people, cursors, exclude)
+    held = False
     while apply and _chosen_by_strategy(decision):
-        # The counts above were read without locks; a parallel decision may have filled the
-        # chosen person since. Recount under their lock; if they are full now, decide again.
+        # Loads were read before the locks; a decision on another rule, a claim or a
+        # reassignment may have filled the chosen person since: recount under their lock. A
+        # second person is only locked if free at once, so that two decisions each holding
+        # one person never wait on each other.
         chosen = people[decision.owner_id]
-        open_now = _open_leads_locked(chosen.id)
-        if open_now < chosen.capacity:
+        open_now = _open_leads_locked(chosen.id, wait=not held)
+        held = True
+        if open_now is None:
+            people[chosen.id] = replace(chosen, busy=True)
+        elif open_now < chosen.capacity:
             break
-        people[chosen.id] = replace(chosen, open_leads=open_now)
+        else:
+            people[chosen.id] = replace(chosen, open_leads=open_now)
         decision = decide(facts, rules, people, cursors, exclude)
     if apply and decision.cursor_state is not None:
         cursor_save(rule_id=decision.rule_id, state=decision.cursor_state)
@@ -300,8 +311,8 @@ def routings_for_new_leads(fields_list, *, sources, team_names, at):
         for fields, source, team_name in zip(fields_list, sources, team_names, strict=True)
     ]
     matching = {rule.id: rule for facts in all_facts for rule in rules_matching(rules, facts)}
-    rotating = [rid for rid, rule in matching.items() if rule.strategy in ROTATING_STRATEGIES]
-    cursors = cursors_locked(rotating)
+    deciding = [rid for rid, rule in matching.items() if rule.strategy != Strategy.POOL]
+    cursors = cursors_locked(deciding)
     ids, teams = people_needed(matching.values())
     people = _people(ids, teams, lock=True) if ids or teams else {}
     routings = []
@@ -313,8 +324,9 @@ def routings_for_new_leads(fields_list, *, sources, team_names, at):
         if decision.cursor_state is not None:
             cursors[decision.rule_id] = decision.cursor_state
         routings.append(_routing(decision, Kind.ROUTED, at))
-    for rule_id in rotating:
-        cursor_save(rule_id=rule_id, state=cursors[rule_id])
+    for rule_id in deciding:
+        if matching[rule_id].strategy in ROTATING_STRATEGIES:
+            cursor_save(rule_id=rule_id, state=cursors.get(rule_id, {}))
     return routings
 
 

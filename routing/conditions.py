@@ -178,9 +178,11 @@ def _time(data, name):
     value = data.get(name)
     if value in (None, ""):
         return None
-    if isinstance(value, time):
-        return value
-    try:
-        return time.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InvalidConditions(name, "must be a time such as 08:00.") from None
+    if not isinstance(value, time):
+        try:
+            value = time.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidConditions(name, "must be a time such as 08:00.") from None
+    # To the minute, as as_dict stores it: a window checked with seconds could be stored empty
+    # (08:00:10–08:00:50 as 08:00–08:00) and then not read back.
+    return value.replace(second=0, microsecond=0)

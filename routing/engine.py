@@ -35,6 +35,7 @@ DEFAULT_SLA_MINUTES = 5
 DEFAULT_MAX_ROTATIONS = 2
 # How many people an explanation names before it says "and N more".
 NAMED_IN_EXPLANATION = 5
+MISSED = "missed its first response"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Person:
     capacity: int = 25
     open_leads: int = 0
     response_seconds: float | None = None  # median first response, trailing 30 days
+    busy: bool = False  # another decision holds them at this very moment
+    team_member: bool = True  # takes the leads of rules naming their team (not managers)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class Decision:
     outcome: str  # ASSIGNED or POOL
     explanation: str
     owner_id: int | None = None
+    owner_name: str = ""
     team_id: int | None = None  # the pool, for POOL
     rule_id: int | None = None
     rule_name: str = ""
@@ -171,6 +175,7 @@ def decide(lead, rules, people, cursors=None, exclude=frozenset()):
             return Decision(
                 outcome=ASSIGNED,
                 owner_id=found.owner_id,
+                owner_name=people[found.owner_id].name,
                 team_id=people[found.owner_id].team_id,
                 explanation=head,
                 cursor_state=found.cursor_state,
@@ -184,6 +189,7 @@ def decide(lead, rules, people, cursors=None, exclude=frozenset()):
                 return Decision(
                     outcome=ASSIGNED,
                     owner_id=manager.id,
+                    owner_name=manager.name,
                     team_id=manager.team_id,
                     explanation=f"{head}; to the manager {manager.name} (fallback)",
                     trail=tuple(trail),
@@ -236,7 +242,11 @@ def _members(rule, people):
     if rule.member_ids:
         return [people[pid] for pid in rule.member_ids if pid in people]
     return sorted(
-        (p for p in people.values() if rule.team_id and p.team_id == rule.team_id),
+        (
+            p
+            for p in people.values()
+            if p.team_member and rule.team_id and p.team_id == rule.team_id
+        ),
         key=lambda p: p.id,
     )
 
@@ -246,11 +256,13 @@ def _unavailable(person, exclude):
     if not person.active or not person.can_own_leads:
         return "inactive"
     if person.id in exclude:
-        return "missed its first response"
+        return MISSED
     if not person.on_shift:
         return "off shift"
     if person.open_leads >= person.capacity:
         return f"full ({person.open_leads} of {person.capacity})"
+    if person.busy:
+        return "busy with another lead"
     return ""
 
 
@@ -276,7 +288,8 @@ def _apply(rule, lead, people, credits, exclude):
     candidates = tuple(_candidate(person, exclude, weights.get(person.id)) for person in members)
     available = [c for c in candidates if not c.skipped and (c.weight is None or c.weight > 0)]
     if not available:
-        return _Found(None, candidates, f"nobody available ({_skips(candidates)})")
+        why = _skips(candidates) or "every weight is 0"
+        return _Found(None, candidates, f"nobody available ({why})")
     if rule.strategy == Strategy.LEAST_LOADED:
         chosen = min(available, key=lambda c: (c.open_leads / c.capacity, c.open_leads, c.id))
         loads = _listed(f"{c.open_leads} of {c.capacity} open for {c.name}" for c in available)
@@ -303,9 +316,8 @@ def _previous_owner(rule, lead, people, exclude):
     if rule.team_id and not rule.member_ids and person.team_id != rule.team_id:
         return _Found(None, (candidate,), f"{person.name} is no longer in {rule.team_name}")
     if candidate.skipped:
-        return _Found(
-            None, (candidate,), f"{person.name}, the previous salesperson, is {candidate.skipped}"
-        )
+        why = candidate.skipped if candidate.skipped == MISSED else f"is {candidate.skipped}"
+        return _Found(None, (candidate,), f"{person.name}, the previous salesperson, {why}")
     return _Found(
         person.id,
         (candidate,),
@@ -363,7 +375,7 @@ def _rotation_sentence(rule, available, chosen):
         return f"{chosen.name}'s turn among {len(available)} available"
     if rule.strategy == Strategy.WEIGHTED:
         split = _listed(f"{c.name} {c.weight:g}" for c in available)
-        return f"split {split}; {chosen.name}'s turn"
+        return f"{split}; {chosen.name}'s turn"
     speeds = _listed(
         f"{c.name} {_duration(c.response_seconds)} (weight {c.weight:.2f})" for c in available
     )

@@ -1,7 +1,7 @@
 """Business time: a first-response deadline counts only the hours the dealership is open, so a
 lead that arrives at 21:00 is due a few minutes after opening, not at 21:05. Pure."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 # A deadline further away than this many days means the opening hours are nearly all closed;
 # the clock then runs as if always open rather than never.
@@ -17,17 +17,19 @@ def business_deadline(start, minutes, hours, tz):
     budget = timedelta(minutes=minutes)
     if not hours:
         return start + budget
-    moment = start.astimezone(tz)
+    # Count in UTC: arithmetic between two datetimes of one zone is wall-clock arithmetic, which
+    # would gain or lose the hour a daylight saving change adds or removes.
+    moment = start.astimezone(UTC)
+    day = start.astimezone(tz).date()
     for _ in range(SEARCH_DAYS + 1):
-        day = moment.date()
         window = hours.get(day.weekday())
         if window is not None:
-            opens = datetime.combine(day, window[0], tzinfo=tz)
-            closes = datetime.combine(day, window[1], tzinfo=tz)
+            opens = datetime.combine(day, window[0], tzinfo=tz).astimezone(UTC)
+            closes = datetime.combine(day, window[1], tzinfo=tz).astimezone(UTC)
             moment = max(moment, opens)
             if moment < closes:
                 if moment + budget <= closes:
-                    return moment + budget
+                    return (moment + budget).astimezone(tz)
                 budget -= closes - moment
-        moment = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+        day += timedelta(days=1)
     return start + timedelta(minutes=minutes)

@@ -1,8 +1,10 @@
 """Reads of the rule set: for decisions (as routing.engine facts) and for the manager's pages."""
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
+from dealercrm.models import LEAD_OWNER_ROLES, Team
 from routing.conditions import Conditions
 from routing.engine import Rule
 from routing.models import OpeningHours, RoutingCursor, RoutingRule
@@ -81,3 +83,30 @@ def rules_for_page():
         .prefetch_related(Prefetch("members", to_attr="member_list"))
         .order_by("priority", "id")
     )
+
+
+def rule_for_page(pk):
+    """One rule with what its pages and API answer show; raises RoutingRule.DoesNotExist."""
+    return rules_for_page().get(pk=pk)
+
+
+def staff_for_rule_choices(keep_ids=()):
+    """The people a rule may name (members, fallback manager): active sales and BDC staff, by
+    name; plus `keep_ids`, the rule's current people even if they have left, so that a form
+    shows them and the service explains why they no longer fit instead of dropping them."""
+    User = get_user_model()
+    return (
+        User.objects.filter(
+            Q(staff__role__in=LEAD_OWNER_ROLES, staff__active=True, is_active=True)
+            | Q(pk__in=list(keep_ids))
+        )
+        .select_related("staff")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def teams_for_rule_choices(keep_id=None):
+    """The teams a rule may hand leads to: active sales and BDC teams, plus the rule's own."""
+    return Team.objects.filter(
+        Q(active=True, kind__in=[Team.Kind.SALES, Team.Kind.BDC]) | Q(pk=keep_id)
+    ).order_by("name")

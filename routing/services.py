@@ -69,12 +69,16 @@ def _weights(weights, strategy, member_ids):
     return clean
 
 
-def _checked(fields, members):
-    """The rule's fields, checked and normalised; raises InvalidRule naming what is wrong."""
+def _checked(fields, members, rule_id=None):
+    """The rule's fields, checked and normalised; raises InvalidRule naming what is wrong.
+    `rule_id` is the rule being changed, None for a new one."""
     name = (fields.get("name") or "").strip()
     if not name:
         raise InvalidRule("name", "give the rule a name.")
     fields["name"] = name[:100]
+    # Names are unique in the table too; checked here so that a clash is a refusal, not a 500.
+    if RoutingRule.objects.filter(name=fields["name"]).exclude(pk=rule_id).exists():
+        raise InvalidRule("name", f"another rule is already called {fields['name']}.")
     if fields.get("strategy") not in Strategy.values:
         raise InvalidRule("strategy", f"choose one of {', '.join(Strategy.values)}.")
     fields["conditions"] = Conditions.from_dict(fields.get("conditions")).as_dict()
@@ -132,7 +136,7 @@ def rule_update(*, rule, by, members=None, **changes):
         for f in RoutingRule._meta.concrete_fields
         if f.name not in ("id", "created_at", "updated_at")
     }
-    fields = _checked({**current, **changes}, members)
+    fields = _checked({**current, **changes}, members, rule_id=rule.pk)
     for name, value in fields.items():
         setattr(rule, name, value)
     rule.save()

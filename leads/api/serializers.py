@@ -235,6 +235,44 @@ class TradeInOutSerializer(serializers.Serializer):
     mileage = serializers.IntegerField(source="tradein_mileage", allow_null=True)
 
 
+class RoutingCandidateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    open_leads = serializers.IntegerField()
+    capacity = serializers.IntegerField()
+    response_seconds = serializers.FloatField(
+        allow_null=True, help_text="Median first response over 30 days."
+    )
+    weight = serializers.FloatField(allow_null=True, help_text="Share of turns in a rotation.")
+    skipped = serializers.CharField(help_text="Why they could not take the lead; empty if free.")
+
+
+class RoutingRuleRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class RoutingOutSerializer(serializers.Serializer):
+    """A routing decision as the lead keeps it."""
+
+    kind = serializers.ChoiceField(
+        choices=["routed", "rotated", "to_pool", "claimed", "reassigned"],
+        help_text="routed: at intake. rotated: the first response was missed and the next "
+        "candidate got it. to_pool: missed too often, or nobody left. claimed: taken from the "
+        "pool. reassigned: by a manager.",
+    )
+    at = serializers.DateTimeField()
+    outcome = serializers.ChoiceField(choices=["assigned", "pool"])
+    rule = RoutingRuleRefSerializer(allow_null=True)
+    strategy = serializers.CharField(allow_blank=True)
+    explanation = serializers.CharField()
+    candidates = RoutingCandidateSerializer(many=True)
+    sla_minutes = serializers.IntegerField()
+    max_rotations = serializers.IntegerField()
+    rotation = serializers.IntegerField(help_text="Missed first responses so far.")
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
 class LeadSerializer(serializers.Serializer):
     """A lead as lists and intake answers show it. A plain Serializer: a ModelSerializer
     rebuilds its fields from the model on every use, which the intake answer cannot afford."""
@@ -256,6 +294,11 @@ class LeadSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
     last_seen_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+    routing = RoutingOutSerializer(
+        source="routing_decision",
+        allow_null=True,
+        help_text="Why the lead is with its owner or in its pool: the latest routing decision.",
+    )
 
 
 class IntakeResponseSerializer(LeadSerializer):
@@ -288,6 +331,7 @@ class ContactIssueSerializer(serializers.Serializer):
 
 class LeadEventOutSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="actor_name")
+    routing = RoutingOutSerializer(allow_null=True, help_text="On an assignment: its decision.")
     reason = serializers.CharField(source="reason.label", allow_null=True, default=None)
     from_owner = serializers.IntegerField(source="from_owner_id", allow_null=True)
     to_owner = serializers.IntegerField(source="to_owner_id", allow_null=True)
@@ -305,6 +349,7 @@ class LeadEventOutSerializer(serializers.ModelSerializer):
             "reason",
             "cause",
             "note",
+            "routing",
         ]
 
 
@@ -353,3 +398,73 @@ class LeadDetailSerializer(LeadSerializer):
     web_profile = WebProfileSerializer()
     history = LeadEventOutSerializer(source="events", many=True)
     inquiries = InquiryOutSerializer(many=True)
+
+
+# --- routing -----------------------------------------------------------------------------------
+
+
+class ReassignInSerializer(serializers.Serializer):
+    owner = serializers.IntegerField(
+        allow_null=True, help_text="The new owner's user id; null puts the lead in its pool."
+    )
+    reason = serializers.CharField(max_length=500, help_text="Why; the history keeps it.")
+
+
+class RoutingStaffSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user_id")
+    name = serializers.SerializerMethodField()
+    role = serializers.CharField()
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    active = serializers.BooleanField()
+    on_shift = serializers.BooleanField()
+    capacity = serializers.IntegerField()
+    open_leads = serializers.IntegerField()
+    response_seconds = serializers.FloatField(
+        allow_null=True, help_text="Median first response over the last 30 days."
+    )
+
+    def get_name(self, profile) -> str:
+        return profile.user.get_full_name() or profile.user.get_username()
+
+
+class RoutingStaffInSerializer(serializers.Serializer):
+    on_shift = serializers.BooleanField(required=False)
+    capacity = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+
+
+class RoutingPreviewInSerializer(serializers.Serializer):
+    """A real lead (`lead`), or a lead typed in; and optionally a draft rule set."""
+
+    lead = serializers.IntegerField(required=False, help_text="Preview an existing lead.")
+    source = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    channel = serializers.ChoiceField(choices=Lead.Channel.choices, required=False)
+    score = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    vehicle_condition = serializers.ChoiceField(
+        choices=[Lead.Condition.NEW, Lead.Condition.USED], required=False, allow_blank=True
+    )
+    make = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    known_customer = serializers.BooleanField(required=False)
+    previous_owner = serializers.IntegerField(
+        required=False, allow_null=True, help_text="The customer's previous salesperson."
+    )
+    at = serializers.DateTimeField(required=False, help_text="When; now when left out.")
+    rules = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Decide with these rules (active or not) instead of the active ones.",
+    )
+
+
+class RoutingPreviewSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["assigned", "pool"])
+    owner = serializers.DictField(allow_null=True, help_text="{id, name}")
+    team = serializers.IntegerField(allow_null=True)
+    rule = RoutingRuleRefSerializer(allow_null=True)
+    strategy = serializers.CharField(allow_blank=True)
+    explanation = serializers.CharField()
+    candidates = RoutingCandidateSerializer(many=True)
+    trail = serializers.ListField(
+        child=serializers.CharField(), help_text="Rules passed over before, and why."
+    )
+    sla_minutes = serializers.IntegerField()
+    due_at = serializers.DateTimeField()

@@ -4,6 +4,7 @@ Thin: input serializers build a Submission, `leads.intake` does the work, the se
 permission helpers of the HTML pages decide what a reader sees.
 """
 
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -21,15 +22,20 @@ from leads.api.serializers import (
     LeadDetailSerializer,
     LeadSerializer,
     LeadSubmissionSerializer,
+    ReassignInSerializer,
     WebEventInSerializer,
 )
 from leads.filters import LeadFilter
 from leads.intake import lead_intake
+from leads.permissions import get_lead_for_user_or_404
+from leads.routing import lead_claim, lead_reassign
 from leads.selectors import lead_detail_for_user, lead_list_for_user
 from leads.tracking import web_events_record
 
 CanSubmit = capability("leads.submit_leads")
 CanViewLeads = capability("leads.view_lead")
+CanWorkLeads = capability("leads.change_lead")
+CanReassign = capability("leads.reassign_lead")
 
 # One request may carry this many website events.
 MAX_EVENTS_PER_REQUEST = 1000
@@ -101,6 +107,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_permissions(self):
         if self.action in ("create", "adf"):
             return [IsAuthenticated(), CanSubmit()]
+        if self.action == "reassign":
+            return [IsAuthenticated(), CanReassign()]
+        if self.action == "claim":
+            return [IsAuthenticated(), CanWorkLeads()]
         return [IsAuthenticated(), CanViewLeads()]
 
     def get_queryset(self):
@@ -173,6 +183,39 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         results = [lead_intake(submission, received_by=request.user) for submission in submissions]
         body, code = _intake_response(results)
         return Response(body, status=code)
+
+    @extend_schema(
+        request=None,
+        responses={200: LeadSerializer},
+        summary="Claim a lead from the pool",
+        description="The first to claim gets it; a later claim answers 400 naming who has it. "
+        "Refused when the claimer already holds their capacity of open leads.",
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk):
+        lead = get_lead_for_user_or_404(request.user, pk)
+        lead = lead_claim(lead=lead, by=request.user)
+        return Response(LeadSerializer(lead_list_for_user(request.user).get(pk=lead.pk)).data)
+
+    @extend_schema(
+        request=ReassignInSerializer,
+        responses={200: LeadSerializer},
+        summary="Reassign a lead (managers)",
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk):
+        lead = get_lead_for_user_or_404(request.user, pk)
+        data = ReassignInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        owner = None
+        if data.validated_data["owner"] is not None:
+            owner = get_user_model().objects.filter(pk=data.validated_data["owner"]).first()
+            if owner is None:
+                raise serializers.ValidationError({"owner": ["No such person."]})
+        lead = lead_reassign(
+            lead=lead, owner=owner, by=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(LeadSerializer(lead_list_for_user(request.user).get(pk=lead.pk)).data)
 
 
 class WebEventsView(APIView):

@@ -1,0 +1,112 @@
+"""The routing endpoints that need leads: the routable staff with their loads, and preview.
+The rules themselves live in routing.api. Managers only."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dealercrm.api import capability
+from dealercrm.services import staff_set_routing
+from leads.api.serializers import (
+    RoutingPreviewInSerializer,
+    RoutingPreviewSerializer,
+    RoutingStaffInSerializer,
+    RoutingStaffSerializer,
+)
+from leads.permissions import get_lead_for_user_or_404
+from leads.routing import facts_for_lead, routing_preview
+from leads.selectors import staff_for_routing
+from routing.engine import LeadFacts
+
+CanManageRouting = capability("routing.manage_routing")
+
+
+class RoutingStaffViewSet(mixins.ListModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """People who can own leads: shift, capacity, open leads and response speed."""
+
+    permission_classes = [IsAuthenticated, CanManageRouting]
+    serializer_class = RoutingStaffSerializer
+    http_method_names = ["get", "patch"]
+    lookup_field = "user_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return staff_for_routing()
+
+    @extend_schema(request=RoutingStaffInSerializer, responses=RoutingStaffSerializer)
+    def partial_update(self, request, id):
+        profile = self.get_object()
+        changes = RoutingStaffInSerializer(data=request.data)
+        changes.is_valid(raise_exception=True)
+        staff_set_routing(user=profile.user, by=request.user, **changes.validated_data)
+        return Response(RoutingStaffSerializer(self.get_queryset().get(pk=profile.pk)).data)
+
+
+class RoutingPreviewView(APIView):
+    """Who would get a lead now, and why; nothing is assigned or written."""
+
+    permission_classes = [IsAuthenticated, CanManageRouting]
+
+    @extend_schema(
+        request=RoutingPreviewInSerializer,
+        responses=RoutingPreviewSerializer,
+        summary="Preview routing for a lead, real or typed in",
+    )
+    def post(self, request):
+        data = RoutingPreviewInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision, due_at = preview_for_input(request.user, data.validated_data)
+        return Response(preview_body(decision, due_at))
+
+
+def preview_for_input(user, data):
+    """The preview of a real lead (`lead`) or of the typed attributes, with the rule set named
+    by `rules` or the active one. Shared by the API and the preview page."""
+    rule_ids = data.get("rules") or None
+    at = data.get("at") or timezone.now()
+    if data.get("lead"):
+        lead = get_lead_for_user_or_404(user, data["lead"])
+        return routing_preview(
+            facts_for_lead(lead, at),
+            customer_id=lead.customer_id,
+            lead_id=lead.pk,
+            rule_ids=rule_ids,
+            at=at,
+        )
+    previous = data.get("previous_owner")
+    if previous is not None:
+        get_object_or_404(get_user_model(), pk=previous)
+    facts = LeadFacts(
+        local_time=timezone.localtime(at),
+        source=data.get("source", ""),
+        channel=data.get("channel", ""),
+        score=data.get("score", 0),
+        vehicle_condition=data.get("vehicle_condition", ""),
+        make=data.get("make", ""),
+        known_customer=data.get("known_customer", previous is not None),
+        previous_owner_id=previous,
+    )
+    return routing_preview(facts, rule_ids=rule_ids, at=at)
+
+
+def preview_body(decision, due_at):
+    owner = None
+    if decision.owner_id is not None:
+        owner = {"id": decision.owner_id, "name": decision.owner_name}
+    return {
+        "outcome": decision.outcome,
+        "owner": owner,
+        "team": decision.team_id,
+        "rule": {"id": decision.rule_id, "name": decision.rule_name} if decision.rule_id else None,
+        "strategy": decision.strategy,
+        "explanation": decision.explanation,
+        "candidates": [candidate.as_dict() for candidate in decision.candidates],
+        "trail": list(decision.trail),
+        "sla_minutes": decision.sla_minutes,
+        "due_at": serializers.DateTimeField().to_representation(due_at),
+    }
