@@ -77,3 +77,16 @@ class WebsiteLeadForm(forms.Form):
             payload_format=Format.FORM,
             raw_payload=raw_payload,
         )
+
+
+class ReassignForm(forms.Form):
+    """A manager moves a lead to someone else (or back to the pool), saying why."""
+
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Back to the pool", label="New owner"
+    )
+    reason = forms.CharField(label="Reason", max_length=500, help_text="The history keeps it.")
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -127,4 +128,15 @@ def staff_for_routing():
         .select_related("user", "team")
         .annotate(open_leads=open_leads_of(OuterRef("user_id")))
         .order_by("team__name", "user__first_name", "user__last_name", "user_id")
+    )
+
+
+def lead_owners():
+    """People a lead can be given to: active sales and BDC staff, by name."""
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True, staff__active=True, staff__role__in=sorted(LEAD_OWNER_ROLES)
+        )
+        .order_by("first_name", "last_name", "username")
     )

@@ -9,13 +9,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from leads.forms import WebsiteLeadForm
+from dealercrm.errors import DomainError
+from leads.forms import ReassignForm, WebsiteLeadForm
 from leads.intake import lead_intake
 from leads.models import LeadEvent, LeadSource
 from leads.permissions import get_lead_for_user_or_404
+from leads.routing import lead_claim, lead_reassign
 from leads.selectors import (
     lead_detail_for_user,
     lead_list_for_user,
+    lead_owners,
     leads_disqualified_at_intake_for_user,
 )
 from leads.services import lead_reopen
@@ -34,7 +37,56 @@ def lead_list(request):
 @login_required
 def lead_detail(request, pk):
     lead = lead_detail_for_user(request.user, pk)
-    return render(request, "leads/lead_detail.html", {"lead": lead})
+    reassign = None
+    if lead.is_open and request.user.has_perm("leads.reassign_lead"):
+        reassign = ReassignForm(people=lead_owners(), initial={"owner": lead.owner_id})
+    can_claim = (
+        lead.is_open and lead.owner_id is None and request.user.has_perm("leads.change_lead")
+    )
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {"lead": lead, "reassign_form": reassign, "can_claim": can_claim},
+    )
+
+
+@require_POST
+@login_required
+@permission_required("leads.change_lead", raise_exception=True)
+def lead_claim_view(request, pk):
+    """Take a lead from the pool: the first to claim it gets it."""
+    lead = get_lead_for_user_or_404(request.user, pk)
+    try:
+        lead_claim(lead=lead, by=request.user)
+    except DomainError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{lead.customer} is yours: make the first call now.")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@login_required
+@permission_required("leads.reassign_lead", raise_exception=True)
+def lead_reassign_view(request, pk):
+    lead = get_lead_for_user_or_404(request.user, pk)
+    form = ReassignForm(request.POST, people=lead_owners())
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label or field}: {' '.join(errors)}")
+        return redirect("leads:detail", pk=lead.pk)
+    try:
+        lead_reassign(
+            lead=lead,
+            owner=form.cleaned_data["owner"],
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Reassigned.")
+    return redirect("leads:detail", pk=lead.pk)
 
 
 @login_required
