@@ -22,6 +22,7 @@ from leads.services import (
     lead_create,
     lead_reopen,
 )
+from leads.tasks import response_times_refresh
 from leads.tracking import WebEventInput, visitors_link, web_events_record
 
 S = LeadStatus
@@ -125,6 +126,7 @@ def seed(context):
         for number in range(1, DEMO_LEADS + 1):
             story.tell(number)
         browsing = _browsing(context)
+    response_times_refresh(now=context.now)
     context.log(
         f"Created {DEMO_LEADS} demo leads with their history, {len(SOURCE_SETTINGS)} lead sources "
         f"and {browsing} website events."
