@@ -4,6 +4,13 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def clear_deadlines_of_unrouted_leads(apps, schema_editor):
+    """Leads taken in before routing carried a fixed five-minute deadline nobody was held to;
+    left as they are, the first sweep would rotate every one of them at once."""
+    Lead = apps.get_model("leads", "Lead")
+    Lead.objects.filter(first_response_due_at__isnull=False).update(first_response_due_at=None)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,4 +44,5 @@ class Migration(migrations.Migration):
             model_name='lead',
             index=models.Index(condition=models.Q(('first_contacted_at__isnull', True), ('status', 'new')), fields=['first_response_due_at'], name='lead_first_response_due_idx'),
         ),
+        migrations.RunPython(clear_deadlines_of_unrouted_leads, migrations.RunPython.noop),
     ]
