@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("leads/", include("leads.urls")),
     path("routing/", include("routing.urls")),
+    path("routing/", include("leads.routing_urls")),
     path("", include((public_leads_urls, "leads_public"))),
     path("api/v1/", include(([*api_docs, *leads_api, *routing_api], "api"))),
     path("admin/", admin.site.urls),

@@ -1,11 +1,17 @@
 """Forms of the lead pages and of the hosted website form."""
 
 from django import forms
+from django.utils import timezone
 
 from dealercrm.contacts import normalize_phone
 from dealercrm.errors import InvalidContactDetail
+from dealercrm.vocabulary import LeadChannel
 from leads.models import Lead
+from leads.replay import DEFAULT_DAYS, MAX_DAYS
 from leads.submission import Format, Submission, VehicleDetails
+from routing.forms import PersonChoiceField
+from routing.models import OpeningHours
+from routing.selectors import staff_for_rule_choices
 
 
 class WebsiteLeadForm(forms.Form):
@@ -90,3 +96,239 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, people, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = people
+
+
+# --- routing pages -----------------------------------------------------------------------
+
+# The service's own words (dealercrm.services.staff_set_routing), so that the form and the
+# service refuse a capacity alike.
+CAPACITY_ERROR = "Capacity is a whole number of open leads, 0 to 1,000."
+
+
+class StaffRoutingForm(forms.Form):
+    """One change to a person's routing. On shift posts the state wanted, so that a double click
+    or two managers at once cannot flip it back."""
+
+    on_shift = forms.TypedChoiceField(
+        choices=[("1", "on"), ("0", "off")],
+        coerce=lambda value: value == "1",
+        required=False,
+        empty_value=None,
+    )
+    # Only whether it is a number: the range is the service's call (InvalidStaffSetting).
+    capacity = forms.IntegerField(required=False, error_messages={"invalid": CAPACITY_ERROR})
+
+    def clean(self):
+        data = super().clean()
+        if "capacity" in self.data and data.get("capacity") is None:
+            if "capacity" not in self.errors:  # the box was emptied
+                self.add_error("capacity", CAPACITY_ERROR)
+        elif data.get("on_shift") is None and data.get("capacity") is None:
+            raise forms.ValidationError("Post on_shift=1, on_shift=0 or a capacity.")
+        return data
+
+
+class OpeningHoursForm(forms.Form):
+    """A row per weekday: opens, closes, or closed."""
+
+    def __init__(self, *args, hours, **kwargs):
+        """`hours` is {weekday: (opens, closes)} as `routing.selectors.opening_hours` gives it."""
+        initial = {}
+        for day in OpeningHours.Weekday:
+            opens, closes = hours.get(day.value, (None, None))
+            initial |= {
+                f"opens_{day.value}": opens,
+                f"closes_{day.value}": closes,
+                f"closed_{day.value}": day.value not in hours,
+            }
+        super().__init__(*args, initial=initial, **kwargs)
+        for day in OpeningHours.Weekday:
+            for part in ("opens", "closes"):
+                self.fields[f"{part}_{day.value}"] = forms.TimeField(
+                    label=f"{day.label} {part}",
+                    required=False,
+                    widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                )
+            self.fields[f"closed_{day.value}"] = forms.BooleanField(
+                label=f"{day.label} closed", required=False
+            )
+
+    def rows(self):
+        """(weekday name, opens, closes, closed) bound fields, Monday first."""
+        for day in OpeningHours.Weekday:
+            yield (
+                day.label,
+                self[f"opens_{day.value}"],
+                self[f"closes_{day.value}"],
+                self[f"closed_{day.value}"],
+            )
+
+    def clean(self):
+        data = super().clean()
+        for day in OpeningHours.Weekday:
+            if data.get(f"closed_{day.value}"):
+                continue
+            opens, closes = data.get(f"opens_{day.value}"), data.get(f"closes_{day.value}")
+            if f"opens_{day.value}" in self.errors or f"closes_{day.value}" in self.errors:
+                continue
+            if opens is None or closes is None:
+                self.add_error(
+                    f"opens_{day.value}" if opens is None else f"closes_{day.value}",
+                    f"{day.label}: give the opening and closing time, or tick closed.",
+                )
+            elif not opens < closes:
+                self.add_error(f"closes_{day.value}", f"{day.label} must close after it opens.")
+        return data
+
+    def hours(self):
+        """The argument of `opening_hours_set`: the days not ticked closed."""
+        data = self.cleaned_data
+        return {
+            day.value: (data[f"opens_{day.value}"], data[f"closes_{day.value}"])
+            for day in OpeningHours.Weekday
+            if not data[f"closed_{day.value}"]
+        }
+
+
+class RuleSetForm(forms.Form):
+    """Which rules decide: the active ones, or a draft of exactly the rules ticked (active or
+    not), so that a manager can try a change before making it."""
+
+    rule_set = forms.ChoiceField(
+        label="Rules",
+        choices=[("active", "The active rules"), ("draft", "A draft: the rules ticked below")],
+        widget=forms.RadioSelect,
+        required=False,
+        initial="active",
+    )
+    rules = forms.TypedMultipleChoiceField(
+        label="Draft rule set",
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Run in the order of the rule list.",
+    )
+
+    def __init__(self, data=None, *args, rule_choices, **kwargs):
+        """`data` is the query (a QueryDict) or None; `rule_choices` is `rule_choices()`:
+        every rule, and the ids of the active ones."""
+        choices, active = rule_choices
+        if data is not None and data.get("rule_set") != "draft" and not data.getlist("rules"):
+            # The active set was asked for: its rules stay ticked, ready to become a draft.
+            data = data.copy()
+            data.setlist("rules", [str(pk) for pk in active])
+        super().__init__(data, *args, **kwargs)
+        self.fields["rules"].choices = choices
+        self.fields["rules"].initial = active
+
+    def clean(self):
+        data = super().clean()
+        if data.get("rule_set") == "draft" and not data.get("rules"):
+            self.add_error(
+                "rules", "Tick at least one rule for the draft, or try the active rules."
+            )
+        return data
+
+    def rule_ids(self):
+        """None for the active rules, else the ids of the draft."""
+        if self.cleaned_data.get("rule_set") != "draft":
+            return None
+        return list(self.cleaned_data["rules"])
+
+
+class PreviewForm(RuleSetForm):
+    lead = forms.IntegerField(
+        label="Lead number",
+        min_value=1,
+        required=False,
+        help_text="An existing lead; the attributes below are then ignored.",
+    )
+    source = forms.CharField(
+        label="Source key", max_length=64, required=False, help_text="e.g. website, cars-com"
+    )
+    channel = forms.ChoiceField(choices=[("", "—"), *LeadChannel.choices], required=False)
+    score = forms.IntegerField(
+        min_value=0, max_value=100, required=False, help_text="0 to 100; empty is 0."
+    )
+    vehicle_condition = forms.ChoiceField(
+        label="Vehicle",
+        choices=[("", "New or used (any)"), ("new", "New"), ("used", "Used")],
+        required=False,
+    )
+    make = forms.CharField(max_length=50, required=False)
+    known_customer = forms.TypedChoiceField(
+        label="Known customer",
+        choices=[("no", "No, new to us"), ("yes", "Yes, known before the inquiry")],
+        coerce=lambda value: value == "yes",
+        required=False,
+        empty_value=False,
+        initial="no",
+    )
+    previous_owner = PersonChoiceField(
+        label="Previous salesperson", queryset=None, required=False, empty_label="None"
+    )
+    at = forms.DateTimeField(
+        label="When",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the dealership's time zone; empty is now.",
+    )
+
+    field_order = [
+        "lead",
+        "source",
+        "channel",
+        "score",
+        "vehicle_condition",
+        "make",
+        "known_customer",
+        "previous_owner",
+        "at",
+        "rule_set",
+        "rules",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["previous_owner"].queryset = staff_for_rule_choices()
+        self.fields["at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("previous_owner") is not None and data.get("known_customer") is False:
+            self.add_error(
+                "known_customer", "A customer with a previous salesperson is known; choose yes."
+            )
+        return data
+
+    def preview_input(self):
+        """The argument of `preview_for_input`: a lead id, or the typed attributes."""
+        data = self.cleaned_data
+        given = {"at": data["at"], "rules": self.rule_ids()}
+        if data["lead"]:
+            return given | {"lead": data["lead"]}
+        previous = data["previous_owner"]
+        return given | {
+            "source": data["source"].strip(),
+            "channel": data["channel"],
+            "score": data["score"] or 0,
+            "vehicle_condition": data["vehicle_condition"],
+            "make": data["make"].strip(),
+            "known_customer": data["known_customer"],
+            "previous_owner": previous.pk if previous else None,
+        }
+
+
+class ReplayForm(RuleSetForm):
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_DAYS,
+        required=False,
+        initial=DEFAULT_DAYS,
+        help_text=f"1 to {MAX_DAYS}; the leads that arrived in them.",
+    )
+
+    field_order = ["days", "rule_set", "rules"]
+
+
+# --- staff on shift, capacity and opening hours --------------------------------------------

@@ -23,6 +23,7 @@ from routing.engine import LeadFacts, decide, people_needed
 from routing.selectors import rules_for_decision
 
 MAX_DAYS = 90
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import OuterRef, Q
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile
 from dealercrm.services import notification_send
 from leads.errors import NoReassignReason, OverCapacity
-from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
+from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource, LeadStatus
+from leads.permissions import get_lead_for_user_or_404
 from leads.selectors import open_leads_of
 from leads.services import lead_assign
 from routing.engine import (
@@ -614,6 +616,42 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
             at=at,
         )
     return lead
+
+
+def routing_preview_for(user, data):
+    """The preview of a real lead (`lead`) or of the typed attributes, with the rule set named
+    by `rules` or the active one. Shared by the API and the preview page."""
+    rule_ids = data.get("rules") or None
+    at = data.get("at") or timezone.now()
+    if data.get("lead"):
+        lead = get_lead_for_user_or_404(user, data["lead"])
+        return routing_preview(
+            facts_for_lead(lead, at),
+            customer_id=lead.customer_id,
+            lead_id=lead.pk,
+            rule_ids=rule_ids,
+            at=at,
+        )
+    previous = data.get("previous_owner")
+    if previous is not None:
+        get_object_or_404(get_user_model(), pk=previous)
+    source = data.get("source", "")
+    team_id, team_name = LeadSource.objects.filter(key=source, active=True).values_list(
+        "team_id", "team__name"
+    ).first() or (None, "")
+    facts = LeadFacts(
+        local_time=timezone.localtime(at),
+        team_id=team_id,
+        team_name=team_name or "",
+        source=source,
+        channel=data.get("channel", ""),
+        score=data.get("score", 0),
+        vehicle_condition=data.get("vehicle_condition", ""),
+        make=data.get("make", ""),
+        known_customer=data.get("known_customer", previous is not None),
+        previous_owner_id=previous,
+    )
+    return routing_preview(facts, rule_ids=rule_ids, at=at)
 
 
 def routing_preview(facts, *, customer_id=None, lead_id=None, rule_ids=None, at=None):

@@ -377,14 +377,15 @@ def _rotation_sentence(rule, available, chosen):
         split = _listed(f"{c.name} {c.weight:g}" for c in available)
         return f"{split}; {chosen.name}'s turn"
     speeds = _listed(
-        f"{c.name} {_duration(c.response_seconds)} (weight {c.weight:.2f})" for c in available
+        f"{c.name} {duration_text(c.response_seconds)} (weight {c.weight:.2f})" for c in available
     )
     return f"median first response {speeds}; {chosen.name}'s turn"
 
 
-def _duration(seconds):
+def duration_text(seconds, missing="no recent data"):
+    """A first-response time as a manager reads it: "45 s", "4 min", "1.5 h"."""
     if seconds is None:
-        return "no recent data"
+        return missing
     if seconds < 90:
         return f"{round(seconds)} s"
     if seconds < 90 * 60:

@@ -110,3 +110,15 @@ def teams_for_rule_choices(keep_id=None):
     return Team.objects.filter(
         Q(active=True, kind__in=[Team.Kind.SALES, Team.Kind.BDC]) | Q(pk=keep_id)
     ).order_by("name")
+
+
+def rule_choices():
+    """Every rule in order as (id, label) for picking a draft rule set, inactive ones marked,
+    and the ids of the active ones (one query)."""
+    rows = RoutingRule.objects.order_by("priority", "id").values_list("pk", "name", "active")
+    choices, active = [], []
+    for pk, name, is_active in rows:
+        choices.append((pk, name if is_active else f"{name} (inactive)"))
+        if is_active:
+            active.append(pk)
+    return choices, active

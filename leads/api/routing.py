@@ -1,9 +1,6 @@
 """The routing endpoints that need leads: the routable staff with their loads, and preview.
 The rules themselves live in routing.api. Managers only."""
 
-from django.contrib.auth import get_user_model
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -18,10 +15,8 @@ from leads.api.serializers import (
     RoutingStaffInSerializer,
     RoutingStaffSerializer,
 )
-from leads.permissions import get_lead_for_user_or_404
-from leads.routing import facts_for_lead, routing_preview
+from leads.routing import routing_preview_for
 from leads.selectors import staff_for_routing
-from routing.engine import LeadFacts
 
 CanManageRouting = capability("routing.manage_routing")
 
@@ -60,38 +55,8 @@ class RoutingPreviewView(APIView):
     def post(self, request):
         data = RoutingPreviewInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        decision, due_at = preview_for_input(request.user, data.validated_data)
+        decision, due_at = routing_preview_for(request.user, data.validated_data)
         return Response(preview_body(decision, due_at))
-
-
-def preview_for_input(user, data):
-    """The preview of a real lead (`lead`) or of the typed attributes, with the rule set named
-    by `rules` or the active one. Shared by the API and the preview page."""
-    rule_ids = data.get("rules") or None
-    at = data.get("at") or timezone.now()
-    if data.get("lead"):
-        lead = get_lead_for_user_or_404(user, data["lead"])
-        return routing_preview(
-            facts_for_lead(lead, at),
-            customer_id=lead.customer_id,
-            lead_id=lead.pk,
-            rule_ids=rule_ids,
-            at=at,
-        )
-    previous = data.get("previous_owner")
-    if previous is not None:
-        get_object_or_404(get_user_model(), pk=previous)
-    facts = LeadFacts(
-        local_time=timezone.localtime(at),
-        source=data.get("source", ""),
-        channel=data.get("channel", ""),
-        score=data.get("score", 0),
-        vehicle_condition=data.get("vehicle_condition", ""),
-        make=data.get("make", ""),
-        known_customer=data.get("known_customer", previous is not None),
-        previous_owner_id=previous,
-    )
-    return routing_preview(facts, rule_ids=rule_ids, at=at)
 
 
 def preview_body(decision, due_at):

@@ -451,6 +451,7 @@ class RoutingPreviewInSerializer(serializers.Serializer):
     rules = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,
+        allow_empty=False,
         help_text="Decide with these rules (active or not) instead of the active ones.",
     )
 

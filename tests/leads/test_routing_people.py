@@ -233,3 +233,27 @@ def test_intake_with_a_lead_provider_lands_with_the_right_person(
     lead = lead_intake(Submission(source="website", emails=("y@example.net",)), at=ARRIVED).lead
 
     assert lead.owner == salesperson
+
+
+def test_preview_of_a_typed_lead_no_rule_takes_names_its_sources_pool(bdc_manager, sales_team):
+    from leads.models import LeadSource
+
+    LeadSource.objects.create(key="website", name="Our website", team=sales_team)
+
+    body = (
+        api(bdc_manager)
+        .post("/api/v1/routing/preview/", {"source": "website"}, format="json")
+        .json()
+    )
+
+    assert body["team"] == sales_team.pk
+    assert body["explanation"] == (
+        "No rule took the lead (no rule matched); it waits in the New cars pool"
+    )
+
+
+def test_preview_refuses_an_empty_draft_rule_set(bdc_manager):
+    response = api(bdc_manager).post("/api/v1/routing/preview/", {"rules": []}, format="json")
+
+    assert response.status_code == 400
+    assert "rules" in response.json()
