@@ -24,7 +24,7 @@ class StaffProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user", "team"]
     # The role decides the permission group: change it with `staff_set_role`, not here.
-    readonly_fields = ["role"]
+    readonly_fields = ["role", "response_seconds"]
 
     def has_add_permission(self, request):
         return False
@@ -33,7 +33,7 @@ class StaffProfileAdmin(admin.ModelAdmin):
 class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     can_delete = False
-    readonly_fields = ["role"]
+    readonly_fields = ["role", "response_seconds"]
     fields = ["role", "team", "capacity", "on_shift", "active"]
 
     def has_add_permission(self, request, obj=None):
