@@ -30,6 +30,17 @@ def used_car_salesperson(other_team):
 
 
 @pytest.fixture
+def sellers(sales_team):
+    """Three salespeople of the New cars team, in id order: Ann, Ben and Cat Seller."""
+    return [
+        make_staff(
+            Role.SALESPERSON, sales_team, username=name, first_name=name.title(), last_name="Seller"
+        )  # fmt: skip
+        for name in ("ann", "ben", "cat")
+    ]
+
+
+@pytest.fixture
 def bdc_manager(db):
     team = TeamFactory(name="BDC", kind=Team.Kind.BDC)
     return make_staff(Role.BDC_MANAGER, team, username="dana", first_name="Dana")

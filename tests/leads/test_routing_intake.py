@@ -2,16 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.db import connection
 
-from dealercrm.models import Role
 from leads.intake import lead_intake, lead_intake_many
 from leads.models import Lead, LeadEvent, LeadStatus
 from leads.submission import Submission, VehicleDetails
 from routing.models import Fallback, Strategy
 from routing.services import rule_create
-from tests.factories import make_lead, make_staff
+from tests.factories import make_lead
 
 WEDNESDAY_10AM = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 LOCK = 1 if connection.vendor == "postgresql" else 0
@@ -25,16 +23,6 @@ def inquiry(n, **fields):
         emails=(fields.pop("email", f"buyer{n}@example.net"),),
         **fields,
     )
-
-
-@pytest.fixture
-def sellers(sales_team):
-    return [
-        make_staff(
-            Role.SALESPERSON, sales_team, username=name, first_name=name.title(), last_name="Seller"
-        )  # fmt: skip
-        for name in ("ann", "ben", "cat")
-    ]
 
 
 def test_round_robin_takes_turns_and_explains_each_choice(sellers, bdc_manager):

@@ -3,29 +3,16 @@ actually happened."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
-from dealercrm.models import Role
 from leads.intake import lead_intake
 from leads.models import LeadEvent
 from leads.replay import routing_replay
 from leads.submission import Submission
 from routing.models import Fallback, Strategy
 from routing.services import rule_create
-from tests.factories import make_staff
 
 NOW = timezone.now()
-
-
-@pytest.fixture
-def people(sales_team):
-    return [
-        make_staff(
-            Role.SALESPERSON, sales_team, username=name, first_name=name.title(), last_name="Seller"
-        )  # fmt: skip
-        for name in ("ann", "ben", "cat")
-    ]
 
 
 def arrive(n, days_ago, **fields):
@@ -39,8 +26,8 @@ def rows(result):
     return {row.name: (row.replayed, row.actual) for row in result.rows}
 
 
-def test_replaying_the_rules_that_routed_the_leads_gives_what_happened(people, bdc_manager):
-    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=people)
+def test_replaying_the_rules_that_routed_the_leads_gives_what_happened(sellers, bdc_manager):
+    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=sellers)
     for n in range(9):
         arrive(n, days_ago=3)
 
@@ -56,9 +43,9 @@ def test_replaying_the_rules_that_routed_the_leads_gives_what_happened(people, b
     }
 
 
-def test_a_draft_rule_set_shows_who_would_have_got_the_leads(people, bdc_manager):
-    ann, ben, cat = people
-    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=people)
+def test_a_draft_rule_set_shows_who_would_have_got_the_leads(sellers, bdc_manager):
+    ann, ben, cat = sellers
+    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=sellers)
     for n in range(6):
         arrive(n, days_ago=2)
     draft = rule_create(
@@ -83,16 +70,16 @@ def test_a_draft_rule_set_shows_who_would_have_got_the_leads(people, bdc_manager
     assert result.changed == 6
 
 
-def test_leads_older_than_the_window_are_left_out(people, bdc_manager):
-    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=people)
+def test_leads_older_than_the_window_are_left_out(sellers, bdc_manager):
+    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=sellers)
     arrive(1, days_ago=10)
     arrive(2, days_ago=1)
 
     assert routing_replay(days=7, now=NOW).leads == 1
 
 
-def test_the_replay_fills_people_up_to_their_capacity(people, bdc_manager, sales_team):
-    ann, _, _ = people
+def test_the_replay_fills_people_up_to_their_capacity(sellers, bdc_manager, sales_team):
+    ann, _, _ = sellers
     for n in range(4):
         arrive(n, days_ago=1)  # no rules yet: all wait in the pool
     draft = rule_create(
@@ -112,8 +99,8 @@ def test_the_replay_fills_people_up_to_their_capacity(people, bdc_manager, sales
     assert rows(result) == {"Ann Seller": (3, 0), "Pool (unassigned)": (1, 4)}
 
 
-def test_junk_disqualified_at_intake_is_not_replayed(people, bdc_manager):
-    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=people)
+def test_junk_disqualified_at_intake_is_not_replayed(sellers, bdc_manager):
+    rule_create(by=bdc_manager, name="All", strategy=Strategy.ROUND_ROBIN, members=sellers)
     arrive(1, days_ago=1, honeypot_filled=True)
     arrive(2, days_ago=1)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
-from dealercrm.models import Notification, Role
+from dealercrm.models import Notification
 from leads.intake import lead_intake
 from leads.models import Lead, LeadEvent
 from leads.services import activity_log
@@ -15,20 +15,9 @@ from leads.submission import Submission
 from leads.tasks import first_response_sweep
 from routing.models import Strategy
 from routing.services import rule_create
-from tests.factories import make_staff
 
 ARRIVED = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, open 8:00-20:00
 DUE = ARRIVED + timedelta(minutes=5)
-
-
-@pytest.fixture
-def sellers(sales_team):
-    return [
-        make_staff(
-            Role.SALESPERSON, sales_team, username=name, first_name=name.title(), last_name="Seller"
-        )  # fmt: skip
-        for name in ("ann", "ben", "cat")
-    ]
 
 
 @pytest.fixture
