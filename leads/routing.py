@@ -8,7 +8,6 @@ already holds one person's row never waits for another's. A decision on a new le
 rotation and a claim can therefore never wait on each other crosswise.
 """
 
-import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -43,9 +42,6 @@ from routing.models import ROTATING_STRATEGIES, RoutingCursor, Strategy
 from routing.selectors import cursors_locked, opening_hours, rules_for_decision
 from routing.services import cursor_save
 
-logger = logging.getLogger(__name__)
-
-ROUTING = "routing"
 SLA_JOB = "routing:first-response"
 # The owner hears this long before the first response is due (the sweep runs every minute).
 FIRST_RESPONSE_WARNING = timedelta(minutes=2)
@@ -195,10 +191,11 @@ def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset()
                    apply=True):  # fmt: skip
     """Decide who gets a lead described by `facts` (routing.engine.LeadFacts).
 
-    With `apply` the decision is binding: the rotating rules' cursors are locked and advanced,
-    and the chosen person's staff row is locked and their load recounted, so that parallel
-    decisions neither skip a turn nor push anyone over capacity. Without it (preview) nothing
-    is locked or written. `rule_ids` decides with that rule set instead of the active rules.
+    With `apply` the decision is binding: the cursor rows of the rules it can reach are locked
+    (a rotating rule's advanced), and the chosen person's staff row is locked and their load
+    recounted, so that parallel decisions neither skip a turn nor push anyone over capacity.
+    Without it (preview) nothing is locked or written. `rule_ids` decides with that rule set
+    instead of the active rules.
     """
     rules = rules_for_decision(rule_ids)
     matching = rules_matching(rules, facts)
@@ -211,16 +208,16 @@ def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset()
         facts = replace(facts, previous_owner_id=_previous_owner(customer_id, lead_id))
     if facts.previous_owner_id:
         ids.add(facts.previous_owner_id)
-    people = _people(ids, teams) if ids or teams else {}
-    # Decisions on the same rules take turns (their cursor rows), so that their loads and
-    # rotations are exact; pool rules choose nobody and need no turn.
+    # Decisions on the same rules take turns (their cursor rows, locked before the loads are
+    # read), so that their loads and rotations are exact; pool rules choose nobody.
     deciding = [rule.id for rule in matching if rule.strategy != Strategy.POOL]
     cursors = cursors_locked(deciding) if apply else _cursor_states(deciding)
+    people = _people(ids, teams) if ids or teams else {}
     decision = decide(facts, rules, people, cursors, exclude)
     held = False
     while apply and _chosen_by_strategy(decision):
-        # Loads were read before the locks; a decision on another rule, a claim or a
-        # reassignment may have filled the chosen person since: recount under their lock. A
+        # A decision on another rule, a claim or a reassignment may have filled the chosen
+        # person since their load was read: recount under their lock. A
         # second person is only locked if free at once, so that two decisions each holding
         # one person never wait on each other.
         chosen = people[decision.owner_id]

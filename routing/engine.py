@@ -135,8 +135,25 @@ class _Found:
 
 
 def rules_matching(rules, lead):
-    """The rules whose conditions `lead` meets, in order: whose people the caller must load."""
-    return [rule for rule in rules if rule.conditions.mismatch(lead) is None]
+    """The rules a decision on `lead` can reach, in order: those whose conditions it meets, up
+    to the first that never passes a lead on (a pool, a pool or manager fallback, stop). Their
+    people are what the caller must load and their cursors what it must lock; a catch-all rule
+    below a final one costs nothing."""
+    reachable = []
+    for rule in rules:
+        if rule.conditions.mismatch(lead) is None:
+            reachable.append(rule)
+            if _final(rule):
+                break
+    return reachable
+
+
+def _final(rule):
+    return (
+        rule.strategy == Strategy.POOL
+        or rule.fallback in (Fallback.POOL, Fallback.MANAGER)
+        or rule.stop
+    )
 
 
 def people_needed(rules):

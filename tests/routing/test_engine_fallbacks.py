@@ -177,6 +177,21 @@ def test_rules_matching_keeps_the_matching_rules_in_order():
     assert [r.id for r in rules_matching(rules, lead(vehicle_condition="used"))] == [1, 10]
 
 
+def test_rules_matching_stops_at_the_first_rule_that_never_passes_a_lead_on():
+    catch_all = rule(Strategy.ROUND_ROBIN, id=30)
+    final = [
+        second(fallback=Fallback.POOL, team_id=NEW_CARS),
+        second(fallback=Fallback.MANAGER, fallback_manager_id=9),
+        second(stop=True),
+        rule(Strategy.POOL, id=20),
+    ]
+
+    for rule_that_ends in final:
+        reached = rules_matching([first(), rule_that_ends, catch_all], lead())
+        assert [r.id for r in reached] == [1, rule_that_ends.id]
+    assert [r.id for r in rules_matching([first(), second(), catch_all], lead())] == [1, 2, 30]
+
+
 def test_people_needed_names_members_managers_and_the_teams_of_rules_without_members():
     rules = [
         first(fallback=Fallback.MANAGER, fallback_manager_id=9, team_id=NEW_CARS),
