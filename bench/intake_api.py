@@ -5,7 +5,8 @@ and a CreateAPIView, token-authenticated like the intake). On this 2-core machin
 endpoint does roughly 300-450 requests/s (PLATFORM.md). Both are served by one gunicorn (2 sync
 workers, `bench.baseline.settings`, DEBUG off) from a throwaway PostgreSQL 15 cluster with
 normal durability, and loaded by the same client: N threads, one HTTP connection each, every
-request a new lead (unique external id, e-mail and phone). Rounds alternate baseline and intake;
+request a new lead (unique external id, e-mail and phone), routed in the request by a round robin
+over a team of ten salespeople. Rounds alternate baseline and intake;
 each phase warms up, then measures. Targets: intake >= 50% of the baseline's throughput with
 p99 <= 150 ms.
 
@@ -43,6 +44,8 @@ BASELINE_PATH = "/bench/baseline/leads/"
 INTAKE_PATH = "/api/v1/leads/"
 WORKERS = 2
 TARGET_THROUGHPUT_RATIO = 0.5
+# People the round-robin rule of the benchmark takes turns between.
+ROUTED_SELLERS = 10
 TARGET_P99_MS = 150
 
 # Every n gets its own valid US number: 5 area codes x 792 exchanges (N11 left out) x 10,000
@@ -226,6 +229,8 @@ def warnings(errors, other_cpu, created, rows):
         )
     if (created[BASELINE_PATH], created[INTAKE_PATH]) != (rows["baseline"], rows["leads"]):
         found.append("The number of 201 answers differs from the number of rows created.")
+    if rows["leads_unrouted"]:
+        found.append("Some leads were not routed to a salesperson.")
     if rows["leads_with_contact_issues"]:
         found.append("Some leads have contact issues: the generated e-mail or phone was refused.")
     return found
@@ -242,12 +247,21 @@ def prepare_database():
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    from dealercrm.models import Role
+    from dealercrm.models import Role, Team
     from dealercrm.services import staff_create
+    from routing.models import Strategy
+    from routing.services import rule_create
 
     progress("migrating")
     call_command("migrate", run_syncdb=True, verbosity=0)
     user = staff_create(username="bench-provider", role=Role.LEAD_PROVIDER)
+    # Every lead is routed in the request, as in production: a round robin over a team.
+    team = Team.objects.create(name="Bench sellers")
+    for n in range(ROUTED_SELLERS):
+        staff_create(
+            username=f"bench-seller-{n}", role=Role.SALESPERSON, team=team, capacity=1_000_000
+        )
+    rule_create(by="bench", name="Bench round robin", strategy=Strategy.ROUND_ROBIN, team=team)
     token = Token.objects.create(user=user).key
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -269,6 +283,7 @@ def count_rows():
     rows = {
         "baseline": BaselineLead.objects.count(),
         "leads": Lead.objects.count(),
+        "leads_unrouted": Lead.objects.filter(owner__isnull=True).count(),
         "leads_with_contact_issues": Lead.objects.exclude(contact_issues=[]).count(),
     }
     connection.close()
