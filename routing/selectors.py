@@ -1,7 +1,10 @@
 """Reads of the rule set: for decisions (as routing.engine facts) and for the manager's pages."""
 
+import json
+
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Prefetch, Q
 
 from dealercrm.models import LEAD_OWNER_ROLES, Team
@@ -9,14 +12,41 @@ from routing.conditions import Conditions
 from routing.engine import Rule
 from routing.models import OpeningHours, RoutingCursor, RoutingRule
 
+# The active rules as engine facts, kept in this process with the version they were read at.
+# Every intake decides with them, and building them costs two ORM queries and a few
+# milliseconds; a version check is one small statement.
+_active_rules = {"version": None, "rules": []}
+
 
 def rules_for_decision(rule_ids=None):
-    """The active rules in priority order as engine facts, in two queries; with `rule_ids`,
-    exactly those rules, active or not (a draft rule set for replay)."""
-    rules = RoutingRule.objects.select_related("team").prefetch_related(
+    """The active rules in priority order as engine facts; with `rule_ids`, exactly those
+    rules, active or not (a draft rule set for preview and replay), read afresh.
+
+    The active set is read again only when the rule table changed since this process last
+    read it (see _rules_version), so a change made by any app server applies to the next
+    decision everywhere."""
+    if rule_ids is not None:
+        return _rules_read(RoutingRule.objects.filter(pk__in=rule_ids))
+    version = _rules_version()
+    if _active_rules["version"] != version:
+        _active_rules["rules"] = _rules_read(RoutingRule.objects.filter(active=True))
+        _active_rules["version"] = version
+    return _active_rules["rules"]
+
+
+def _rules_version():
+    """What changes whenever a rule is created, changed, reordered or deleted: every write
+    goes through routing.services, which sets `updated_at` (a deletion changes the count)."""
+    table = connection.ops.quote_name(RoutingRule._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(updated_at) FROM {table}")
+        return tuple(cursor.fetchone())
+
+
+def _rules_read(rules):
+    rules = rules.select_related("team").prefetch_related(
         Prefetch("members", to_attr="member_list")
     )
-    rules = rules.filter(active=True) if rule_ids is None else rules.filter(pk__in=rule_ids)
     return [rule_facts(rule) for rule in rules.order_by("priority", "id")]
 
 
@@ -64,16 +94,22 @@ def opening_hours():
 
 def cursors_locked(rule_ids):
     """The rotation credits of `rule_ids`, their rows locked until the transaction ends, in
-    rule id order so that two decisions never wait on each other crosswise."""
+    rule id order so that two decisions never wait on each other crosswise. SQL written out:
+    every intake runs it (see _rules_version)."""
     if not rule_ids:
         return {}
-    rows = (
-        RoutingCursor.objects.select_for_update()
-        .filter(rule_id__in=sorted(rule_ids))
-        .order_by("rule_id")
-        .values_list("rule_id", "state")
-    )
-    return dict(rows)
+    table = connection.ops.quote_name(RoutingCursor._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    marks = ", ".join(["%s"] * len(rule_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rule_id, state FROM {table} WHERE rule_id IN ({marks}) ORDER BY rule_id{lock}",
+            sorted(rule_ids),
+        )
+        return {
+            rule_id: state if isinstance(state, dict) else json.loads(state)
+            for rule_id, state in cursor.fetchall()
+        }
 
 
 def rules_for_page():

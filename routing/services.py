@@ -4,10 +4,11 @@ A rule is checked whole before anything is written, so a bad rule leaves the rul
 was. Every change is logged with the person who made it.
 """
 
+import json
 import logging
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dealercrm.models import LEAD_OWNER_ROLES, StaffProfile
@@ -161,15 +162,28 @@ def rule_move(*, rule, by, offset):
     rules.insert(max(0, min(len(rules), index + offset)), moved)
     for position, other in enumerate(rules, start=1):
         if other.priority != position * PRIORITY_STEP:
-            RoutingRule.objects.filter(pk=other.pk).update(priority=position * PRIORITY_STEP)
+            # With updated_at: decisions re-read the rules when it changes.
+            RoutingRule.objects.filter(pk=other.pk).update(
+                priority=position * PRIORITY_STEP, updated_at=timezone.now()
+            )
     logger.info("routing rule %s '%s' moved by %s (%+d)", rule.pk, rule.name, by, offset)
     return RoutingRule.objects.get(pk=rule.pk)
 
 
 def cursor_save(*, rule_id, state):
     """Store a rotating rule's credits after a decision, inside the caller's transaction (which
-    holds the row lock: see routing.selectors.cursors_locked)."""
-    RoutingCursor.objects.filter(rule_id=rule_id).update(state=state, updated_at=timezone.now())
+    holds the row lock: see routing.selectors.cursors_locked). SQL written out: every intake
+    runs it."""
+    table = connection.ops.quote_name(RoutingCursor._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET state = %s, updated_at = %s WHERE rule_id = %s",
+            [
+                json.dumps(state),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                rule_id,
+            ],
+        )
 
 
 @transaction.atomic
