@@ -70,9 +70,10 @@ def _weights(weights, strategy, member_ids):
     return clean
 
 
-def _checked(fields, members, rule_id=None):
+def _checked(fields, members, rule_id=None, kept_manager_id=None):
     """The rule's fields, checked and normalised; raises InvalidRule naming what is wrong.
-    `rule_id` is the rule being changed, None for a new one."""
+    `rule_id` is the rule being changed, None for a new one; `kept_manager_id` its manager,
+    who is not checked again."""
     name = (fields.get("name") or "").strip()
     if not name:
         raise InvalidRule("name", "give the rule a name.")
@@ -102,7 +103,7 @@ def _checked(fields, members, rule_id=None):
     manager = fields.get("fallback_manager")
     if fallback == Fallback.MANAGER and manager is None:
         raise InvalidRule("fallback_manager", "name the manager who takes the leads.")
-    if manager is not None:
+    if manager is not None and manager.pk != kept_manager_id:
         _people_who_own_leads([manager.pk], "fallback_manager")
     return fields
 
@@ -129,15 +130,19 @@ def rule_create(*, by, members=(), **fields):
 def rule_update(*, rule, by, members=None, **changes):
     """Change a rule; `members` None keeps them. Raises InvalidRule and writes nothing then."""
     rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
-    if members is None:
-        members = list(rule.members.all())
-    members = _people_who_own_leads([user.pk for user in members], "members")
+    kept = {user.pk: user for user in rule.members.all()}
+    members = list(kept.values()) if members is None else list(members)
+    # Only people added now are checked: someone who left sales since stays listed until a
+    # manager edits them out (decisions skip them), so the rule can still be switched off.
+    _people_who_own_leads([user.pk for user in members if user.pk not in kept], "members")
     current = {
         f.name: getattr(rule, f.name)
         for f in RoutingRule._meta.concrete_fields
         if f.name not in ("id", "created_at", "updated_at")
     }
-    fields = _checked({**current, **changes}, members, rule_id=rule.pk)
+    fields = _checked(
+        {**current, **changes}, members, rule_id=rule.pk, kept_manager_id=rule.fallback_manager_id
+    )
     for name, value in fields.items():
         setattr(rule, name, value)
     rule.save()

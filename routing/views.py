@@ -40,8 +40,7 @@ def rule_toggle(request, pk):
     try:
         rule_update(rule=rule, by=request.user, active=active)
     except InvalidRule as refusal:
-        # Every change re-checks the whole rule: a member who has left blocks it until the
-        # rule is edited.
+        # Every change re-checks the rule (a manager who has left, say): say what to fix.
         error = f"{rule.name} cannot change until it is fixed: {refusal}"
     if request.htmx:
         return _rules(request, error)

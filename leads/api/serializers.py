@@ -2,6 +2,7 @@
 selectors loaded and nothing more."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dealercrm.vocabulary import SCORE_BANDS
@@ -270,7 +271,22 @@ class RoutingOutSerializer(serializers.Serializer):
     sla_minutes = serializers.IntegerField()
     max_rotations = serializers.IntegerField()
     rotation = serializers.IntegerField(help_text="Missed first responses so far.")
+    manager_id = serializers.IntegerField(
+        allow_null=True, help_text="The rule's named manager, who hears of missed responses."
+    )
     due_at = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema_field(RoutingOutSerializer)
+class RoutingField(serializers.Field):
+    """A stored routing decision, sent as stored: it is already the JSON RoutingOutSerializer
+    documents, and building it field by field would cost more than the rest of a lead."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
 
 
 class LeadSerializer(serializers.Serializer):
@@ -294,7 +310,7 @@ class LeadSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
     last_seen_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
-    routing = RoutingOutSerializer(
+    routing = RoutingField(
         source="routing_decision",
         allow_null=True,
         help_text="Why the lead is with its owner or in its pool: the latest routing decision.",
@@ -331,7 +347,7 @@ class ContactIssueSerializer(serializers.Serializer):
 
 class LeadEventOutSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="actor_name")
-    routing = RoutingOutSerializer(allow_null=True, help_text="On an assignment: its decision.")
+    routing = RoutingField(allow_null=True, help_text="On an assignment: its decision.")
     reason = serializers.CharField(source="reason.label", allow_null=True, default=None)
     from_owner = serializers.IntegerField(source="from_owner_id", allow_null=True)
     to_owner = serializers.IntegerField(source="to_owner_id", allow_null=True)
