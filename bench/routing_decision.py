@@ -505,7 +505,7 @@ class Size:
                 self.queries.recording = n >= warmup
                 started = time.perf_counter()
                 with transaction.atomic():
-                    decision = routing_decide(facts, customer_id=customer_id, apply=True)
+                    decision, _ = routing_decide(facts, customer_id=customer_id, apply=True)
                     decided = time.perf_counter()
                 elapsed = time.perf_counter() - started
                 if n >= warmup:
@@ -675,7 +675,7 @@ def kinds_captured(customer_for):
         probe = random.Random(7)
         for _ in range(500):
             customer_id = customer_for(probe.random())
-            decision = routing_decide(
+            decision, _ = routing_decide(
                 facts("phone", 50, "Honda", True), customer_id=customer_id, apply=False
             )
             if decision.strategy == wanted:
@@ -699,7 +699,7 @@ def kinds_captured(customer_for):
             captured[label] = "no such customer found in 500 tries"
             continue
         with CaptureQueriesContext(connection) as queries, transaction.atomic():
-            decision = routing_decide(lead_facts, customer_id=customer_id, apply=True)
+            decision, _ = routing_decide(lead_facts, customer_id=customer_id, apply=True)
         # The debug cursor records BEGIN and COMMIT too; they are not the decision's queries.
         statements = [
             query["sql"]

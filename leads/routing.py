@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile
+from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile, Team
 from dealercrm.services import notification_send
 from leads.errors import NoReassignReason, OverCapacity
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource, LeadStatus
@@ -65,6 +66,7 @@ class Routing:
     at: datetime
     due_at: datetime | None
     rotation: int = 0
+    owner: object = None  # the owner as a User, when the decision read it
 
     @property
     def owner_id(self):
@@ -101,9 +103,23 @@ class Routing:
             "first_response_due_at": self.due_at,
             "first_response_warned_at": None,
         }
-        if self.decision.team_id is not None:
-            fields["team_id"] = self.decision.team_id
+        team_id = self.decision.team_id
+        if team_id is not None:
+            team = _teams().get(team_id)
+            if team is not None:
+                fields["team"] = team
+            else:  # a team made in the last minute is not in the cache yet
+                fields["team_id"] = team_id
         return fields
+
+
+# Teams change a few times a year and every routed lead shows its team: kept in the cache, the
+# lead needs no query for it; a renamed team shows its new name within a minute.
+TEAMS_CACHE_SECONDS = 60
+
+
+def _teams():
+    return cache.get_or_set("leads:teams", lambda: Team.objects.in_bulk(), TEAMS_CACHE_SECONDS)
 
 
 def first_response_due(at, minutes):
@@ -195,24 +211,32 @@ def _previous_owner(customer_id, lead_id=None):
 
 def _open_leads_locked(person_id, wait=True):
     """Lock the person's staff row, then count their open leads: a count no parallel decision
-    can change before this transaction ends. Without `wait`, a row another transaction holds
-    is skipped and None returned. SQL written out, like _people."""
+    can change before this transaction ends. Returns (open leads, the person as a User, read
+    with the lock so that the lead created for them needs no query to show its owner), or
+    None when `wait` is off and another transaction holds the row. SQL written out, like
+    _people."""
+    user_model = get_user_model()
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR UPDATE OF s" + ("" if wait else " SKIP LOCKED")
+    users = list(
+        user_model.objects.raw(
+            f"SELECT u.* FROM {_table(user_model)} u JOIN {_table(StaffProfile)} s"
+            f" ON s.user_id = u.id WHERE s.user_id = %s{lock}",
+            [person_id],
+        )
+    )
+    if not users:
+        return None
     with connection.cursor() as cursor:
-        if connection.features.has_select_for_update:
-            skip = "" if wait else " SKIP LOCKED"
-            cursor.execute(
-                f"SELECT 1 FROM {_table(StaffProfile)} WHERE user_id = %s FOR UPDATE{skip}",
-                [person_id],
-            )
-            if cursor.fetchone() is None:
-                return None
         cursor.execute(_open_leads_sql("%s"), [person_id, *_OPEN])
-        return cursor.fetchone()[0]
+        return cursor.fetchone()[0], users[0]
 
 
 def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset(), rule_ids=None,
                    apply=True):  # fmt: skip
-    """Decide who gets a lead described by `facts` (routing.engine.LeadFacts).
+    """Decide who gets a lead described by `facts` (routing.engine.LeadFacts). Returns the
+    decision and, when it is binding and chose someone by its strategy, that person as a User.
 
     With `apply` the decision is binding: the cursor rows of the rules it can reach are locked
     (a rotating rule's advanced), and the chosen person's staff row is locked and their load
@@ -237,25 +261,27 @@ def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset()
     cursors = cursors_locked(deciding) if apply else _cursor_states(deciding)
     people = _people(ids, teams) if ids or teams else {}
     decision = decide(facts, rules, people, cursors, exclude)
+    owner = None
     held = False
     while apply and _chosen_by_strategy(decision):
         # A decision on another rule, a claim or a reassignment may have filled the chosen
-        # person since their load was read: recount under their lock. A
-        # second person is only locked if free at once, so that two decisions each holding
-        # one person never wait on each other.
+        # person since their load was read: recount under their lock. A second person is only
+        # locked if free at once, so that two decisions each holding one person never wait on
+        # each other.
         chosen = people[decision.owner_id]
-        open_now = _open_leads_locked(chosen.id, wait=not held)
+        locked = _open_leads_locked(chosen.id, wait=not held)
         held = True
-        if open_now is None:
+        if locked is None:
             people[chosen.id] = replace(chosen, busy=True)
-        elif open_now < chosen.capacity:
+        elif locked[0] < chosen.capacity:
+            owner = locked[1]
             break
         else:
-            people[chosen.id] = replace(chosen, open_leads=open_now)
+            people[chosen.id] = replace(chosen, open_leads=locked[0])
         decision = decide(facts, rules, people, cursors, exclude)
     if apply and decision.cursor_state is not None:
         cursor_save(rule_id=decision.rule_id, state=decision.cursor_state)
-    return decision
+    return decision, owner
 
 
 def _chosen_by_strategy(decision):
@@ -306,8 +332,8 @@ def routing_for_new_lead(fields, *, source, team_name, customer_id, known_custom
     facts = facts_for_new_lead(
         fields, source=source, team_name=team_name, known_customer=known_customer, at=at
     )
-    decision = routing_decide(facts, customer_id=customer_id)
-    return _routing(decision, Kind.ROUTED, at)
+    decision, owner = routing_decide(facts, customer_id=customer_id)
+    return replace(_routing(decision, Kind.ROUTED, at), owner=owner)
 
 
 def _routing(decision, kind, at, rotation=0):
@@ -464,7 +490,7 @@ def lead_first_response_missed(lead_id, now):
     exclude = _owners_so_far(lead)
     decision = None
     if rotation < previous.get("max_rotations", DEFAULT_MAX_ROTATIONS):
-        decision = routing_decide(
+        decision, _ = routing_decide(
             facts_for_lead(lead, now),
             customer_id=lead.customer_id,
             lead_id=lead.pk,
@@ -582,7 +608,7 @@ def lead_claim(*, lead, by, at=None):
     profile = getattr(by, "staff", None)
     capacity = profile.capacity if profile else 0
     lead = Lead.objects.select_for_update(of=("self",)).select_related("team").get(pk=lead.pk)
-    open_now = _open_leads_locked(by.pk)
+    open_now, _ = _open_leads_locked(by.pk) or (capacity, None)
     if open_now >= capacity:
         raise OverCapacity(
             f"You hold {open_now} of {capacity} open leads; close some before claiming more."
@@ -615,7 +641,7 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
     after = _name(owner) if owner else "the pool"
     explanation = f"Reassigned by {_name(by)} from {before} to {after}: {reason}"
     if owner is not None:
-        open_now = _open_leads_locked(owner.pk)
+        open_now, _ = _open_leads_locked(owner.pk) or (0, None)
         capacity = owner.staff.capacity if hasattr(owner, "staff") else 0
         if open_now >= capacity:
             explanation += f" ({_name(owner)} now holds {open_now + 1} of {capacity})"
@@ -678,7 +704,7 @@ def routing_preview(facts, *, customer_id=None, lead_id=None, rule_ids=None, at=
     """Who would get a lead like `facts` now, and why, without locking or writing anything.
     Returns (decision, first-response due time)."""
     at = at or timezone.now()
-    decision = routing_decide(
+    decision, _ = routing_decide(
         facts, customer_id=customer_id, lead_id=lead_id, rule_ids=rule_ids, apply=False
     )
     return decision, first_response_due(at, decision.sla_minutes)

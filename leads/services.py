@@ -131,7 +131,10 @@ def lead_create(*, customer, source, by, at=None, routing=None, **fields):
 
 def lead_route_apply(lead, routing):
     """Set a new, unsaved lead's owner, team and first-response deadline from `routing`."""
-    lead.owner_id = routing.owner_id
+    if routing.owner is not None:
+        lead.owner = routing.owner
+    else:
+        lead.owner_id = routing.owner_id
     lead.assigned_at = lead.created_at if routing.owner_id else None
     for name, value in routing.lead_fields().items():
         setattr(lead, name, value)

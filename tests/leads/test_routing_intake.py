@@ -224,9 +224,10 @@ def test_routing_a_new_lead_takes_a_fixed_number_of_queries(
 
     # savepoint, [lock], what is known, customer insert, the rule set's version (the rules
     # themselves are kept in the process), the people with their open leads, the rule's cursor
-    # locked, [the chosen person's staff row locked], their open leads recounted, the cursor
-    # saved, lead insert, history insert (created and routed), inquiry insert, release.
-    # (SQLite runs writers one at a time and takes no row locks.)
-    with django_assert_num_queries(12 + 2 * LOCK):
+    # locked, the chosen person read (and their staff row locked, on PostgreSQL), their open
+    # leads recounted, the cursor saved, lead insert, history insert (created and routed),
+    # inquiry insert, release. Showing the new lead's owner and team takes no more.
+    with django_assert_num_queries(13 + LOCK):
         lead = lead_intake(inquiry(100), at=WEDNESDAY_10AM).lead
-    assert lead.owner is not None
+        assert lead.owner.get_full_name() == "Cat Seller"  # the sixth turn among three
+        assert lead.team.name == "New cars"
