@@ -89,6 +89,7 @@ class Routing:
             "strategy": decision.strategy,
             "explanation": decision.explanation,
             "candidates": [candidate.as_dict() for candidate in decision.candidates],
+            "trail": list(decision.trail),
             "sla_minutes": decision.sla_minutes,
             "max_rotations": decision.max_rotations,
             "rotation": self.rotation,

@@ -268,6 +268,9 @@ class RoutingOutSerializer(serializers.Serializer):
     strategy = serializers.CharField(allow_blank=True)
     explanation = serializers.CharField()
     candidates = RoutingCandidateSerializer(many=True)
+    trail = serializers.ListField(
+        child=serializers.CharField(), help_text="Rules passed over before, and why."
+    )
     sla_minutes = serializers.IntegerField()
     max_rotations = serializers.IntegerField()
     rotation = serializers.IntegerField(help_text="Missed first responses so far.")

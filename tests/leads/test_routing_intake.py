@@ -130,6 +130,10 @@ def test_a_previous_salesperson_off_shift_falls_through_to_the_next_rule(sellers
     lead = lead_intake(inquiry(2, email="buyer1@example.net"), at=WEDNESDAY_10AM).lead
 
     assert lead.owner == ann
+    assert lead.routing["trail"] == [
+        "Rule 'History' → previous salesperson: Ben Seller, the previous salesperson, is off "
+        "shift; next rule"
+    ]
     history = lead.events.get(kind=LeadEvent.Kind.ASSIGNED)
     assert history.note == "Rule 'Ann' → round robin: Ann Seller's turn among 1 available"
 
