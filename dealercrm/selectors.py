@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from dealercrm.models import Customer
+from dealercrm.models import Customer, Notification
 
 
 def customer_match_sql(email, phone):
@@ -35,3 +35,14 @@ def customer_matching(*, email="", phone=""):
         cursor.execute(f"SELECT {sql}", params)
         (customer_id,) = cursor.fetchone()
     return None if customer_id is None else Customer.objects.get(pk=customer_id)
+
+
+def notifications_for_user(user):
+    """The user's notifications, newest first (unread and read), for their list."""
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def unread_notification_count(user):
+    """How many of the user's notifications are unread: one count over the partial unread
+    index, whatever their history holds."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -122,3 +122,12 @@ def notification_send(*, kind, message, recipient=None, recipient_id=None, url="
         url=url,
         created_at=at or timezone.now(),
     )
+
+
+def notifications_mark_read(*, user, ids=None, at=None):
+    """Mark the user's unread notifications read: those of `ids`, or all of them. Someone
+    else's notifications are never touched. Returns how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=at or timezone.now())

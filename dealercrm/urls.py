@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from dealercrm import views
 from leads.api.urls import urlpatterns as leads_api
 from leads.urls import public_urlpatterns as public_leads_urls
 from routing.api.urls import urlpatterns as routing_api
@@ -27,6 +28,10 @@ api_docs = [
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list"), name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/unread/", views.notification_unread, name="notification_unread"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("leads/", include("leads.urls")),
     path("routing/", include("routing.urls")),
     path("routing/", include("leads.routing_urls")),
