@@ -78,22 +78,11 @@ class Routing:
 
     def snapshot(self):
         """The decision as the lead and its history keep it (JSON)."""
-        decision = self.decision
         return {
             "kind": self.kind,
             "at": self.at.isoformat(),
-            "outcome": decision.outcome,
-            "rule": {"id": decision.rule_id, "name": decision.rule_name}
-            if decision.rule_id
-            else None,
-            "strategy": decision.strategy,
-            "explanation": decision.explanation,
-            "candidates": [candidate.as_dict() for candidate in decision.candidates],
-            "trail": list(decision.trail),
-            "sla_minutes": decision.sla_minutes,
-            "max_rotations": decision.max_rotations,
+            **decision_json(self.decision),
             "rotation": self.rotation,
-            "manager_id": decision.manager_id,
             "due_at": self.due_at.isoformat() if self.due_at else None,
         }
 
@@ -121,6 +110,22 @@ TEAMS_CACHE_SECONDS = 60
 
 def _teams():
     return cache.get_or_set("leads:teams", lambda: Team.objects.in_bulk(), TEAMS_CACHE_SECONDS)
+
+
+def decision_json(decision):
+    """What a decision says, as JSON: stored with the lead (Routing.snapshot) and answered by a
+    preview."""
+    return {
+        "outcome": decision.outcome,
+        "rule": {"id": decision.rule_id, "name": decision.rule_name} if decision.rule_id else None,
+        "strategy": decision.strategy,
+        "explanation": decision.explanation,
+        "candidates": [candidate.as_dict() for candidate in decision.candidates],
+        "trail": list(decision.trail),
+        "sla_minutes": decision.sla_minutes,
+        "max_rotations": decision.max_rotations,
+        "manager_id": decision.manager_id,
+    }
 
 
 def first_response_due(at, minutes):

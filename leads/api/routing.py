@@ -15,7 +15,7 @@ from leads.api.serializers import (
     RoutingStaffInSerializer,
     RoutingStaffSerializer,
 )
-from leads.routing import routing_preview_for
+from leads.routing import decision_json, routing_preview_for
 from leads.selectors import staff_for_routing
 
 CanManageRouting = capability("routing.manage_routing")
@@ -64,14 +64,8 @@ def preview_body(decision, due_at):
     if decision.owner_id is not None:
         owner = {"id": decision.owner_id, "name": decision.owner_name}
     return {
-        "outcome": decision.outcome,
+        **decision_json(decision),
         "owner": owner,
         "team": decision.team_id,
-        "rule": {"id": decision.rule_id, "name": decision.rule_name} if decision.rule_id else None,
-        "strategy": decision.strategy,
-        "explanation": decision.explanation,
-        "candidates": [candidate.as_dict() for candidate in decision.candidates],
-        "trail": list(decision.trail),
-        "sla_minutes": decision.sla_minutes,
         "due_at": serializers.DateTimeField().to_representation(due_at),
     }

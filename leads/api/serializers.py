@@ -253,16 +253,9 @@ class RoutingRuleRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class RoutingOutSerializer(serializers.Serializer):
-    """A routing decision as the lead keeps it."""
+class RoutingDecisionSerializer(serializers.Serializer):
+    """What a routing decision says (leads.routing.decision_json)."""
 
-    kind = serializers.ChoiceField(
-        choices=["routed", "rotated", "to_pool", "claimed", "reassigned"],
-        help_text="routed: at intake. rotated: the first response was missed and the next "
-        "candidate got it. to_pool: missed too often, or nobody left. claimed: taken from the "
-        "pool. reassigned: by a manager.",
-    )
-    at = serializers.DateTimeField()
     outcome = serializers.ChoiceField(choices=["assigned", "pool"])
     rule = RoutingRuleRefSerializer(allow_null=True)
     strategy = serializers.CharField(allow_blank=True)
@@ -273,10 +266,22 @@ class RoutingOutSerializer(serializers.Serializer):
     )
     sla_minutes = serializers.IntegerField()
     max_rotations = serializers.IntegerField()
-    rotation = serializers.IntegerField(help_text="Missed first responses so far.")
     manager_id = serializers.IntegerField(
         allow_null=True, help_text="The rule's named manager, who hears of missed responses."
     )
+
+
+class RoutingOutSerializer(RoutingDecisionSerializer):
+    """A routing decision as the lead keeps it."""
+
+    kind = serializers.ChoiceField(
+        choices=["routed", "rotated", "to_pool", "claimed", "reassigned"],
+        help_text="routed: at intake. rotated: the first response was missed and the next "
+        "candidate got it. to_pool: missed too often, or nobody left. claimed: taken from the "
+        "pool. reassigned: by a manager.",
+    )
+    at = serializers.DateTimeField()
+    rotation = serializers.IntegerField(help_text="Missed first responses so far.")
     due_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -475,16 +480,7 @@ class RoutingPreviewInSerializer(serializers.Serializer):
     )
 
 
-class RoutingPreviewSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=["assigned", "pool"])
+class RoutingPreviewSerializer(RoutingDecisionSerializer):
     owner = serializers.DictField(allow_null=True, help_text="{id, name}")
     team = serializers.IntegerField(allow_null=True)
-    rule = RoutingRuleRefSerializer(allow_null=True)
-    strategy = serializers.CharField(allow_blank=True)
-    explanation = serializers.CharField()
-    candidates = RoutingCandidateSerializer(many=True)
-    trail = serializers.ListField(
-        child=serializers.CharField(), help_text="Rules passed over before, and why."
-    )
-    sla_minutes = serializers.IntegerField()
     due_at = serializers.DateTimeField()
