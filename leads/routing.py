@@ -37,8 +37,8 @@ from routing.engine import (
     rules_matching,
 )
 from routing.hours import business_deadline
-from routing.models import ROTATING_STRATEGIES, RoutingCursor, Strategy
-from routing.selectors import cursors_locked, opening_hours, rules_for_decision
+from routing.models import ROTATING_STRATEGIES, Strategy
+from routing.selectors import cursor_states, opening_hours, rules_for_decision
 from routing.services import cursor_save
 
 SLA_JOB = "routing:first-response"
@@ -264,7 +264,7 @@ def routing_decide(facts, *, customer_id=None, lead_id=None, exclude=frozenset()
     # Decisions on the same rules take turns (their cursor rows, locked before the loads are
     # read), so that their loads and rotations are exact; pool rules choose nobody.
     deciding = [rule.id for rule in matching if rule.strategy != Strategy.POOL]
-    cursors = cursors_locked(deciding) if apply else _cursor_states(deciding)
+    cursors = cursor_states(deciding, lock=apply)
     people = _people(ids, teams) if ids or teams else {}
     decision = decide(facts, rules, people, cursors, exclude)
     owner = None
@@ -295,10 +295,6 @@ def _chosen_by_strategy(decision):
         candidate.id == decision.owner_id and not candidate.skipped
         for candidate in decision.candidates
     )
-
-
-def _cursor_states(rule_ids):
-    return dict(RoutingCursor.objects.filter(rule_id__in=rule_ids).values_list("rule_id", "state"))
 
 
 def facts_for_new_lead(fields, *, source, team_name, known_customer, at):
@@ -366,7 +362,7 @@ def routings_for_new_leads(fields_list, *, sources, team_names, at):
     ]
     matching = {rule.id: rule for facts in all_facts for rule in rules_matching(rules, facts)}
     deciding = [rid for rid, rule in matching.items() if rule.strategy != Strategy.POOL]
-    cursors = cursors_locked(deciding)
+    cursors = cursor_states(deciding, lock=True)
     ids, teams = people_needed(matching.values())
     people = _people(ids, teams, lock=True) if ids or teams else {}
     routings = []

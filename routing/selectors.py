@@ -92,14 +92,15 @@ def opening_hours():
     )
 
 
-def cursors_locked(rule_ids):
-    """The rotation credits of `rule_ids`, their rows locked until the transaction ends, in
-    rule id order so that two decisions never wait on each other crosswise. SQL written out:
-    every intake runs it (see _rules_version)."""
+def cursor_states(rule_ids, *, lock):
+    """The rotation credits of `rule_ids`. With `lock` their rows stay locked until the
+    transaction ends, taken in rule id order so that two decisions never wait on each other
+    crosswise; without it (preview) nothing is locked. SQL written out: every intake runs it
+    (see _rules_version)."""
     if not rule_ids:
         return {}
     table = connection.ops.quote_name(RoutingCursor._meta.db_table)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     marks = ", ".join(["%s"] * len(rule_ids))
     with connection.cursor() as cursor:
         cursor.execute(

@@ -177,7 +177,7 @@ def rule_move(*, rule, by, offset):
 
 def cursor_save(*, rule_id, state):
     """Store a rotating rule's credits after a decision, inside the caller's transaction (which
-    holds the row lock: see routing.selectors.cursors_locked). SQL written out: every intake
+    holds the row lock: see routing.selectors.cursor_states). SQL written out: every intake
     runs it."""
     table = connection.ops.quote_name(RoutingCursor._meta.db_table)
     with connection.cursor() as cursor:
