@@ -24,6 +24,17 @@ LEAD_OWNER_ROLES = frozenset(
 )
 
 
+def lead_owner_refusal(user, profile):
+    """Why `user` (with their staff `profile`, or None) may not own sales leads, in words; ""
+    when they may. Assignments and routing rules ask the same question."""
+    name = user.get_full_name() or user.get_username()
+    if profile is None or not (profile.active and user.is_active):
+        return f"{name} is not an active member of the staff."
+    if profile.role not in LEAD_OWNER_ROLES:
+        return f"{name} is a {profile.get_role_display().lower()}; leads go to sales or BDC."
+    return ""
+
+
 class Team(models.Model):
     class Kind(models.TextChoices):
         SALES = "sales", "Sales"

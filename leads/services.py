@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from dealercrm.models import LEAD_OWNER_ROLES
+from dealercrm.models import lead_owner_refusal
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
@@ -70,14 +70,9 @@ def _set_status(lead, to_status, at):
 
 
 def _check_assignee(owner):
-    profile = getattr(owner, "staff", None)
-    if not owner.is_active or profile is None or not profile.active:
-        raise InvalidAssignee(f"{owner.get_username()} is not an active member of the staff.")
-    if profile.role not in LEAD_OWNER_ROLES:
-        raise InvalidAssignee(
-            f"{owner.get_username()} is a {profile.get_role_display().lower()}; "
-            "sales leads go to sales or BDC staff."
-        )
+    refusal = lead_owner_refusal(owner, getattr(owner, "staff", None))
+    if refusal:
+        raise InvalidAssignee(refusal)
 
 
 def _check_reason(to_status, reason, note):

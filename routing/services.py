@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dealercrm.models import LEAD_OWNER_ROLES, StaffProfile
+from dealercrm.models import StaffProfile, lead_owner_refusal
 from routing.conditions import Conditions
 from routing.errors import InvalidRule
 from routing.models import Fallback, OpeningHours, RoutingCursor, RoutingRule, Strategy
@@ -36,14 +36,9 @@ def _people_who_own_leads(ids, field):
         profile = profiles.get(pid)
         if profile is None:
             raise InvalidRule(field, f"there is no member of staff with id {pid}.")
-        name = profile.user.get_full_name() or profile.user.get_username()
-        if not (profile.active and profile.user.is_active):
-            raise InvalidRule(field, f"{name} is not active.")
-        if profile.role not in LEAD_OWNER_ROLES:
-            raise InvalidRule(
-                field,
-                f"{name} is a {profile.get_role_display().lower()}; leads go to sales or BDC.",
-            )
+        refusal = lead_owner_refusal(profile.user, profile)
+        if refusal:
+            raise InvalidRule(field, refusal)
     return [profiles[pid].user for pid in ids]
 
 
