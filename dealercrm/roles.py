@@ -20,6 +20,9 @@ _SELLING = [
     "leads.add_activity",
     "leads.view_reason",
     "leads.view_inquiry",
+    "leads.view_followuptask",
+    "leads.change_followuptask",
+    "leads.view_followupstep",
 ]
 
 _MANAGING_SALES = [
@@ -39,6 +42,9 @@ _MANAGING_SALES = [
     "leads.change_leadsource",
     "leads.view_scoreweight",
     "leads.change_scoreweight",
+    "leads.add_followupstep",
+    "leads.change_followupstep",
+    "leads.delete_followupstep",
     "routing.manage_routing",
     "routing.view_routingrule",
     "routing.add_routingrule",

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from dealercrm import views
+from leads import views as lead_views
 from leads.api.urls import urlpatterns as leads_api
 from leads.urls import public_urlpatterns as public_leads_urls
 from routing.api.urls import urlpatterns as routing_api
@@ -26,7 +26,7 @@ api_docs = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="leads:list"), name="home"),
+    path("", lead_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/unread/", views.notification_unread, name="notification_unread"),

@@ -48,3 +48,16 @@ class NoReassignReason(DomainError):
 
 class OverCapacity(DomainError):
     pass
+
+
+class LeadChangedMeanwhile(DomainError):
+    """Someone else reassigned, closed or moved the lead after the person opened it: their
+    change is refused instead of silently overwriting what happened."""
+
+
+class TaskClosed(DomainError):
+    pass
+
+
+class InvalidAppointment(DomainError):
+    pass

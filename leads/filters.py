@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from dealercrm.models import Team
 from dealercrm.vocabulary import SCORE_BANDS
-from leads.models import OPEN_STATUSES, Lead, LeadStatus
+from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
 
 # A lead nobody has worked for this long is stale (the first of the sweeps' tiers).
 STALE_AFTER = timedelta(days=7)
@@ -28,6 +29,10 @@ class LeadFilter(django_filters.FilterSet):
     stale = django_filters.BooleanFilter(
         method="filter_stale", label=f"Open and not worked for {STALE_AFTER.days} days"
     )
+    resurfaced = django_filters.BooleanFilter(
+        method="filter_resurfaced", label="The customer came back by themselves"
+    )
+    q = django_filters.CharFilter(method="filter_search", label="Name, phone or e-mail")
 
     class Meta:
         model = Lead
@@ -38,8 +43,93 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(score__gte=low, score__lte=high)
 
     def filter_stale(self, queryset, name, value):
-        cutoff = timezone.now() - STALE_AFTER
-        stale = Q(status__in=OPEN_STATUSES) & (
-            Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
-        )
+        stale = stale_leads()
         return queryset.filter(stale if value else ~stale)
+
+    def filter_resurfaced(self, queryset, name, value):
+        return queryset.filter(resurfaced_at__isnull=not value)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(customer_search(value))
+
+
+def stale_leads(now=None):
+    """Open leads nobody has worked for STALE_AFTER."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    return Q(status__in=sorted(OPEN_STATUSES)) & (
+        Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+    )
+
+
+def customer_search(text):
+    """Leads whose customer matches `text`: every word in the first or last name, or the
+    e-mail, or — when it has at least four digits — the phone number (stored in E.164, so
+    the digits are matched whatever way they were typed)."""
+    text = text.strip()
+    if not text:
+        return Q()
+    words = Q()
+    for word in text.split():
+        words &= Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word)
+    match = words | Q(customer__email__icontains=text)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 4:
+        match |= Q(customer__phone__contains=digits)
+    return match
+
+
+class QueueFilter(LeadFilter):
+    """The queue's filters: the person's own open leads, so no owner, pool or dates."""
+
+    status = django_filters.ChoiceFilter(
+        choices=[(status.value, status.label) for status in LeadStatus if status in OPEN_STATUSES],
+        empty_label="Any open",
+    )
+
+    owner = unassigned = created_after = created_before = None
+
+
+class BoardFilter(LeadFilter):
+    """The team board's filters: every lead, by person and team too."""
+
+    owner = django_filters.ModelChoiceFilter(
+        queryset=None, field_name="owner", label="Owner", empty_label="Anyone"
+    )
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")
+    status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
+    created_after = created_before = None
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["owner"].queryset = people
+
+
+class DisqualifiedFilter(django_filters.FilterSet):
+    closed_by = django_filters.ChoiceFilter(
+        label="Disqualified by",
+        choices=[("intake", "Intake (automatic)"), ("people", "People")],
+        empty_label="Anyone",
+        method="filter_closed_by",
+    )
+    reason = django_filters.ModelChoiceFilter(
+        field_name="close_reason", queryset=None, label="Reason", empty_label="Any reason"
+    )
+    source = django_filters.CharFilter()
+
+    class Meta:
+        model = Lead
+        fields = []
+
+    def __init__(self, *args, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["reason"].queryset = reasons
+
+    def filter_closed_by(self, queryset, name, value):
+        by = Q(actor__isnull=False)  # people
+        if value == "intake":
+            by = Q(actor__isnull=True, actor_label="intake")
+        return queryset.filter(
+            Exists(
+                LeadEvent.objects.filter(by, lead=OuterRef("pk"), to_status=LeadStatus.DISQUALIFIED)
+            )
+        )

@@ -6,7 +6,15 @@ from django.utils import timezone
 from dealercrm.contacts import normalize_phone
 from dealercrm.errors import InvalidContactDetail
 from dealercrm.vocabulary import LeadChannel
-from leads.models import Lead
+from leads.models import (
+    REASON_KIND_FOR_STATUS,
+    TRANSITIONS,
+    Activity,
+    FollowUpStep,
+    Lead,
+    LeadStatus,
+    Reason,
+)
 from leads.replay import DEFAULT_DAYS, MAX_DAYS
 from leads.submission import Format, Submission, VehicleDetails
 from routing.forms import PersonChoiceField
@@ -96,6 +104,194 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, people, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = people
+
+
+# --- the workspace: quick actions on a lead ---------------------------------------------------
+
+
+class WorkspaceForm(forms.Form):
+    """Every quick action carries what the person saw of the lead (`Lead.edit_token`), so that
+    a change made on a stale page is refused instead of overwriting someone else's."""
+
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+CALL_OUTCOMES = [
+    ("", "—"),
+    (Activity.Outcome.CONNECTED, "Talked to the customer"),
+    (Activity.Outcome.VOICEMAIL, "Left a voicemail"),
+    (Activity.Outcome.NO_ANSWER, "No answer"),
+    (Activity.Outcome.WRONG_NUMBER, "Wrong number"),
+]
+TOUCH_KINDS = [
+    (kind.value, kind.label)
+    for kind in (
+        Activity.Kind.CALL,
+        Activity.Kind.EMAIL,
+        Activity.Kind.SMS,
+        Activity.Kind.CHAT,
+        Activity.Kind.MEETING,
+        Activity.Kind.NOTE,
+    )
+]
+
+
+class ActivityForm(WorkspaceForm):
+    """A touch a person logs: a call (outcome and duration), an e-mail, a text, a chat, a
+    meeting or a note. Always personal: automated messages come only from integrations.
+    Completing a task uses it too, prefixed with the task."""
+
+    prefix = "log"
+
+    kind = forms.ChoiceField(choices=TOUCH_KINDS, initial=Activity.Kind.CALL)
+    direction = forms.ChoiceField(
+        choices=Activity.Direction.choices, initial=Activity.Direction.OUTBOUND
+    )
+    outcome = forms.ChoiceField(label="Outcome", choices=CALL_OUTCOMES, required=False)
+    minutes = forms.IntegerField(
+        label="Minutes", min_value=0, max_value=480, required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )  # fmt: skip
+    seconds = forms.IntegerField(
+        label="Seconds", min_value=0, max_value=59, required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )  # fmt: skip
+    customer_responded = forms.BooleanField(label="The customer replied", required=False)
+    body = forms.CharField(
+        label="What was said", max_length=5000, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Activity.Kind.CALL and not data.get("outcome"):
+            self.add_error("outcome", "Say how the call went.")
+        if kind != Activity.Kind.CALL and data.get("outcome") in dict(CALL_OUTCOMES):
+            data["outcome"] = ""
+        if kind == Activity.Kind.NOTE and not data.get("body", "").strip():
+            self.add_error("body", "Write the note.")
+        return data
+
+    def activity(self):
+        """The keyword arguments of `activity_log` (and `followup_task_complete`)."""
+        data = self.cleaned_data
+        kind = data["kind"]
+        duration = None
+        if kind == Activity.Kind.CALL and (data["minutes"] is not None or data["seconds"]):
+            duration = (data["minutes"] or 0) * 60 + (data["seconds"] or 0)
+        responded = data["customer_responded"] or data["outcome"] == Activity.Outcome.CONNECTED
+        return {
+            "kind": kind,
+            "direction": Activity.Direction.OUTBOUND
+            if kind == Activity.Kind.NOTE
+            else data["direction"],
+            "outcome": data["outcome"],
+            "duration_seconds": duration,
+            "customer_responded": responded or data["direction"] == Activity.Direction.INBOUND,
+            "body": data["body"].strip(),
+        }
+
+
+class StatusForm(WorkspaceForm):
+    """Move the lead along; lost and disqualified need a reason from the catalog."""
+
+    prefix = "status"
+
+    to_status = forms.ChoiceField(label="New status")
+    reason = forms.ModelChoiceField(
+        label="Reason", queryset=Reason.objects.none(), required=False,
+        help_text="Needed for lost and disqualified.",
+    )  # fmt: skip
+    note = forms.CharField(label="Note", max_length=1000, required=False)
+
+    def __init__(self, *args, lead, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = TRANSITIONS[LeadStatus(lead.status)]
+        self.fields["to_status"].choices = [
+            (status.value, status.label) for status in LeadStatus if status in allowed
+        ]
+        self.fields["reason"].queryset = reasons
+        self.fields["reason"].label_from_instance = (
+            lambda reason: f"{reason.get_kind_display()}: {reason.label}"
+        )
+
+    def clean(self):
+        data = super().clean()
+        kind = REASON_KIND_FOR_STATUS.get(data.get("to_status"))
+        reason = data.get("reason")
+        if kind and reason is None:
+            self.add_error("reason", f"Pick why the lead is {data['to_status']}.")
+        elif kind and reason.kind != kind:
+            self.add_error("reason", f"'{reason.label}' is a reason for {reason.kind} leads.")
+        elif not kind:
+            data["reason"] = None
+        if reason is not None and reason.requires_note and kind and not data.get("note"):
+            self.add_error("note", f"'{reason.label}' needs a note saying what happened.")
+        return data
+
+
+class AppointmentForm(WorkspaceForm):
+    prefix = "appointment"
+
+    starts_at = forms.DateTimeField(
+        label="Date and time",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    note = forms.CharField(label="Note", max_length=1000, required=False)
+
+
+class ReopenForm(WorkspaceForm):
+    prefix = "reopen"
+
+    note = forms.CharField(
+        label="Why it goes back to work", max_length=1000,
+        help_text="For example: the customer called back and is still looking.",
+    )  # fmt: skip
+
+
+class BulkReassignForm(forms.Form):
+    """A manager hands several leads of the board to someone else at once, saying why."""
+
+    leads = forms.ModelMultipleChoiceField(queryset=None, widget=forms.MultipleHiddenInput)
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Back to the pool", label="Give to"
+    )
+    reason = forms.CharField(label="Reason", max_length=500)
+
+    def __init__(self, *args, leads, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["leads"].queryset = leads
+        self.fields["leads"].error_messages["required"] = "Tick the leads to reassign."
+        self.fields["owner"].queryset = people
+
+
+class FollowUpStepForm(forms.Form):
+    day = forms.IntegerField(label="Day", min_value=1, max_value=FollowUpStep.LAST_DAY)
+    channel = forms.ChoiceField(
+        label="How", choices=[kind for kind in TOUCH_KINDS if kind[0] != Activity.Kind.NOTE]
+    )
+    instruction = forms.CharField(label="What to do", max_length=200, required=False)
+
+
+class BaseFollowUpStepFormSet(forms.BaseFormSet):
+    def clean(self):
+        days = [
+            form.cleaned_data["day"]
+            for form in self.forms
+            if form.cleaned_data.get("day") and not form.cleaned_data.get("DELETE")
+        ]
+        twice = sorted({day for day in days if days.count(day) > 1})
+        if twice:
+            raise forms.ValidationError(
+                f"One step per day: day {', '.join(map(str, twice))} appears more than once."
+            )
+
+
+FollowUpStepFormSet = forms.formset_factory(
+    FollowUpStepForm, formset=BaseFollowUpStepFormSet, extra=3, can_delete=True
+)
 
 
 # --- routing pages -----------------------------------------------------------------------

@@ -5,6 +5,8 @@ Status, owner and the life-cycle timestamps are written only by `leads.services`
 them read-only.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -176,6 +178,14 @@ class Lead(models.Model):
     first_response_warned_at = models.DateTimeField(
         null=True, blank=True, help_text="When the owner was warned the first response is due."
     )
+    appointment_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer is expected at the dealership."
+    )
+    resurfaced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the customer came back on their own; cleared by the next personal touch.",
+    )
     # The latest routing decision, as its ASSIGNED event holds it, so that lists and the API
     # show why a lead is where it is without reading the history.
     routing = models.JSONField(default=dict, blank=True)
@@ -249,6 +259,12 @@ class Lead(models.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def edit_token(self):
+        """What a person saw of the lead when they opened it: status and owner. Forms send it
+        back, and a change made on a stale view is refused (LeadChangedMeanwhile)."""
+        return f"{self.status}:{self.owner_id or ''}"
+
+    @property
     def vehicle_label(self):
         parts = (self.vehicle_year, self.vehicle_make, self.vehicle_model, self.vehicle_trim)
         return " ".join(str(part) for part in parts if part)
@@ -269,6 +285,7 @@ class LeadEvent(models.Model):
         ASSIGNED = "assigned", "Assigned"
         MERGED = "merged", "Repeat inquiry"
         RESPONSE_MISSED = "response_missed", "First response missed"
+        APPOINTMENT_SET = "appointment_set", "Appointment set"
 
     class ReopenCause(models.TextChoices):
         PERSON = "person", "A person returned it to work"
@@ -335,6 +352,11 @@ class LeadEvent(models.Model):
         return self.actor_label or "system"
 
 
+# Calls shorter than this are usually empty (nobody reached, nothing learned); the workspace marks
+# them and reports count their share per salesperson.
+SHORT_CALL = timedelta(minutes=7)
+
+
 class Activity(models.Model):
     """A touch between the dealership and the customer on a lead."""
 
@@ -394,12 +416,116 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} · lead {self.lead_id} · {self.occurred_at:%Y-%m-%d}"
 
     @property
+    def is_short_call(self):
+        """A call that ended before anything could be discussed (SHORT_CALL, from the field)."""
+        return (
+            self.kind == self.Kind.CALL
+            and self.duration_seconds is not None
+            and self.duration_seconds < SHORT_CALL.total_seconds()
+        )
+
+    @property
     def is_personal_outbound(self):
         return (
             not self.automated
             and self.direction == self.Direction.OUTBOUND
             and self.kind != self.Kind.NOTE
         )
+
+
+class FollowUpStep(models.Model):
+    """One step of the follow-up plan every contacted lead gets: on `day` after the first
+    contact, reach the customer by `channel`. Managers edit the steps; a plan already made keeps
+    its tasks."""
+
+    # A sale still comes up to 45 days after the lead; after that it is a trickle (DESIGN.md).
+    LAST_DAY = 45
+
+    day = models.PositiveSmallIntegerField(unique=True)
+    channel = models.CharField(
+        max_length=8, choices=Activity.Kind.choices, default=Activity.Kind.CALL
+    )
+    instruction = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(day__gte=1, day__lte=45), name="followupstep_day_in_plan"
+            )
+        ]
+
+    def __str__(self):
+        return f"Day {self.day}: {self.get_channel_display()}"
+
+
+class FollowUpTask(models.Model):
+    """Something a person has to do on a lead by a day: a step of its follow-up plan, an
+    appointment, a customer who came back. Written only by `leads.followup`."""
+
+    class Kind(models.TextChoices):
+        FOLLOW_UP = "follow_up", "Follow-up"
+        APPOINTMENT = "appointment", "Appointment"
+        RESURFACED = "resurfaced", "Customer came back"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="followup_tasks",
+        help_text="The lead's owner; empty while the lead waits in a pool.",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FOLLOW_UP)
+    channel = models.CharField(max_length=8, choices=Activity.Kind.choices, blank=True)
+    title = models.CharField(max_length=200)
+    plan_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The plan's day this task is for (day 1 = the day after)."
+    )
+    due_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_note = models.CharField(max_length=200, blank=True)
+    activity = models.ForeignKey(
+        Activity,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="What was done to complete it.",
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            # The queue and the overdue share: a person's open tasks by due day.
+            models.Index(
+                fields=["assignee", "due_on"],
+                condition=Q(status="open"),
+                name="task_open_assignee_due_idx",
+            ),
+            models.Index(fields=["lead", "status"], name="task_lead_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="task_closed_at_matches_status",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.title} · lead {self.lead_id} · due {self.due_on}"
 
 
 class LeadSource(models.Model):

@@ -18,12 +18,21 @@ from dealercrm.models import lead_owner_refusal
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
+    InvalidAppointment,
     InvalidAssignee,
     InvalidReason,
     InvalidTransition,
     LeadAlreadyClaimed,
+    LeadChangedMeanwhile,
     LeadIsClosed,
     ReasonRequired,
+    TaskClosed,
+)
+from leads.followup import (
+    followup_plan_start,
+    followup_task_add,
+    followup_tasks_cancel,
+    followup_tasks_follow_owner,
 )
 from leads.models import (
     CLOSED_STATUSES,
@@ -31,11 +40,14 @@ from leads.models import (
     REOPENABLE_STATUSES,
     TRANSITIONS,
     Activity,
+    FollowUpTask,
     Lead,
     LeadEvent,
     LeadStatus,
     Reason,
 )
+
+MAX_CALL_SECONDS = 8 * 3600
 
 
 def _actor(by):
@@ -47,8 +59,41 @@ def _actor(by):
     raise ActorRequired("Every change to a lead needs an actor: a person or a named job.")
 
 
-def _lock(lead):
-    return Lead.objects.select_for_update().get(pk=lead.pk)
+def _lock(lead, seen=""):
+    """The lead's row, locked. With `seen` (the `edit_token` the person's page showed), refuse
+    when someone else reassigned or moved the lead since: LeadChangedMeanwhile."""
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    if seen and seen != locked.edit_token:
+        raise LeadChangedMeanwhile(_what_changed(locked, seen))
+    return locked
+
+
+def _what_changed(lead, seen):
+    seen_status, _, seen_owner = seen.partition(":")
+    last = (
+        LeadEvent.objects.filter(
+            lead=lead,
+            kind__in=[
+                LeadEvent.Kind.STATUS_CHANGED,
+                LeadEvent.Kind.ASSIGNED,
+                LeadEvent.Kind.REOPENED,
+            ],
+        )
+        .select_related("actor", "to_owner")
+        .order_by("-at", "-id")
+        .first()
+    )
+    by = f" by {last.actor_name} at {timezone.localtime(last.at):%H:%M}" if last else ""
+    if seen_owner != str(lead.owner_id or ""):
+        to = _name(lead.owner) if lead.owner_id else "the pool"
+        what = f"was reassigned to {to}{by}"
+    else:
+        what = f"was marked {lead.get_status_display().lower()}{by}"
+    return f"This lead {what} while you had it open. Nothing was saved; look at it again first."
+
+
+def _name(user):
+    return user.get_full_name() or user.get_username()
 
 
 def _record(lead, kind, actor, at, **fields):
@@ -66,7 +111,30 @@ def _set_status(lead, to_status, at):
         lead.close_reason = None
     if to_status == LeadStatus.CONTACTED and lead.first_contacted_at is None:
         lead.first_contacted_at = at
-    return ["status", "status_changed_at", "closed_at", "close_reason", "first_contacted_at"]
+    if to_status != LeadStatus.APPOINTMENT:
+        lead.appointment_at = None
+    _tasks_follow_status(lead, to_status, at)
+    return [
+        "status",
+        "status_changed_at",
+        "closed_at",
+        "close_reason",
+        "first_contacted_at",
+        "appointment_at",
+    ]
+
+
+def _tasks_follow_status(lead, to_status, at):
+    """A contacted lead gets its follow-up plan; a closed one needs no more tasks; an
+    appointment that is no longer on is no longer a task."""
+    if to_status in CLOSED_STATUSES:
+        followup_tasks_cancel(lead, at, f"Lead {to_status}")
+    elif to_status == LeadStatus.CONTACTED:
+        followup_plan_start(lead, at)
+    elif to_status != LeadStatus.APPOINTMENT:
+        followup_tasks_cancel(
+            lead, at, "Appointment no longer on", kinds=[FollowUpTask.Kind.APPOINTMENT]
+        )
 
 
 def _check_assignee(owner):
@@ -216,6 +284,7 @@ def lead_assign(*, lead, owner, by, note="", at=None, routing=None, only_from_po
     elif owner_team_id:
         lead.team_id = owner_team_id
     lead.save(update_fields=update_fields)
+    followup_tasks_follow_owner(lead)
     _record(
         lead,
         LeadEvent.Kind.ASSIGNED,
@@ -230,18 +299,21 @@ def lead_assign(*, lead, owner, by, note="", at=None, routing=None, only_from_po
 
 
 @transaction.atomic
-def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None):
+def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None, seen=""):
     """Move a lead along TRANSITIONS.
 
     Lost and disqualified need a `reason` of the matching kind from the sales catalog (and a
     note when the reason asks for one). Closing sets `closed_at`; moving to contacted sets the
     first-contact time when none was recorded.
-    Raises InvalidTransition, ReasonRequired or InvalidReason, and writes nothing then.
+    Contacted starts the follow-up plan; closing cancels the open tasks.
+    With `seen` (see `_lock`) a lead someone else changed meanwhile is refused.
+    Raises InvalidTransition, ReasonRequired, InvalidReason or LeadChangedMeanwhile, and
+    writes nothing then.
     """
     actor = _actor(by)
     at = at or timezone.now()
     to_status = LeadStatus(to_status)
-    lead = _lock(lead)
+    lead = _lock(lead, seen)
     from_status = lead.status
     allowed = TRANSITIONS[from_status]
     if to_status not in allowed:
@@ -264,21 +336,23 @@ def lead_change_status(*, lead, to_status, by, reason=None, note="", at=None):
 
 
 @transaction.atomic
-def lead_reopen(*, lead, cause, by, note="", at=None):
+def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     """Return a lost or disqualified lead to work, recording why.
 
     `cause` is a LeadEvent.ReopenCause: a person, a disqualification audit, or resurfacing (the
     customer came back). A person or an audit must be a User. The lead goes back to the status
     it had when it was closed, so its progress is not lost. Its reason for closing stays in the
     history, and reports count the return as a correction.
-    Raises InvalidTransition for a lead that is open or sold.
+    A lead that had been contacted gets a fresh follow-up plan; a resurfaced one is marked so
+    the queue puts it near the top until someone reaches the customer.
+    Raises InvalidTransition for a lead that is open or sold, LeadChangedMeanwhile (see `_lock`).
     """
     actor = _actor(by)
     at = at or timezone.now()
     cause = LeadEvent.ReopenCause(cause)
     if cause != LeadEvent.ReopenCause.RESURFACING and actor["actor"] is None:
         raise ActorRequired(f"Returning a lead to work by {cause.label.lower()} needs a person.")
-    lead = _lock(lead)
+    lead = _lock(lead, seen)
     from_status = lead.status
     if from_status not in REOPENABLE_STATUSES:
         raise InvalidTransition(from_status, "reopened", TRANSITIONS[from_status])
@@ -291,6 +365,11 @@ def lead_reopen(*, lead, cause, by, note="", at=None):
     )
     to_status = closing or (LeadStatus.CONTACTED if lead.first_contacted_at else LeadStatus.NEW)
     update_fields = _set_status(lead, to_status, at)
+    if to_status != LeadStatus.NEW:
+        followup_plan_start(lead, at)
+    if cause == LeadEvent.ReopenCause.RESURFACING:
+        lead.resurfaced_at = at
+        update_fields.append("resurfaced_at")
     lead.save(update_fields=[*update_fields, "updated_at"])
     _record(
         lead,
@@ -318,13 +397,15 @@ def activity_log(
     customer_responded=False,
     body="",
     occurred_at=None,
+    seen="",
 ):
     """Record a touch on a lead and keep the lead's timestamps current.
 
     A personal touch needs a person as `by`; an automated one names the integration that sent
     it. The first personal outbound touch sets the lead's first-contact time, and moves a new
-    lead to contacted with a history event.
-    Raises InvalidActivity or ActorRequired and writes nothing then.
+    lead to contacted with a history event (which starts the follow-up plan); any personal
+    outbound touch answers a resurfaced customer.
+    Raises InvalidActivity, ActorRequired or LeadChangedMeanwhile and writes nothing then.
     """
     actor = _actor(by)
     occurred_at = occurred_at or timezone.now()
@@ -334,7 +415,9 @@ def activity_log(
         raise InvalidActivity("A personal activity needs the person who made it.")
     if occurred_at > timezone.now() + timedelta(minutes=5):
         raise InvalidActivity("An activity cannot be logged in the future.")
-    lead = _lock(lead)
+    if duration_seconds is not None and not 0 <= duration_seconds <= MAX_CALL_SECONDS:
+        raise InvalidActivity("A call lasts between 0 seconds and 8 hours.")
+    lead = _lock(lead, seen)
     activity = Activity.objects.create(
         lead=lead,
         kind=kind,
@@ -352,6 +435,9 @@ def activity_log(
         lead.last_activity_at = occurred_at
         update_fields.append("last_activity_at")
     if activity.is_personal_outbound:
+        if lead.resurfaced_at is not None:
+            lead.resurfaced_at = None
+            update_fields.append("resurfaced_at")
         if lead.status == LeadStatus.NEW:
             update_fields += _set_status(lead, LeadStatus.CONTACTED, occurred_at)
             _record(
@@ -369,3 +455,74 @@ def activity_log(
             update_fields.append("first_contacted_at")
     lead.save(update_fields=update_fields)
     return activity
+
+
+@transaction.atomic
+def lead_set_appointment(*, lead, starts_at, by, note="", at=None, seen=""):
+    """Book (or move) the customer's visit: the lead moves to appointment when it is not there
+    yet, keeps the time, and gets an appointment task on that day for its owner (a moved
+    appointment replaces the old task). History records the time, and the status change when
+    there is one.
+    Raises InvalidAppointment for a time in the past, InvalidTransition for a lead that cannot
+    have an appointment (new: contact the customer first; closed), LeadChangedMeanwhile.
+    """
+    actor = _actor(by)
+    at = at or timezone.now()
+    if starts_at < at - timedelta(minutes=5):
+        raise InvalidAppointment("The appointment time has passed; pick a time from now on.")
+    lead = _lock(lead, seen)
+    from_status = lead.status
+    update_fields = ["appointment_at", "updated_at"]
+    if from_status != LeadStatus.APPOINTMENT:
+        if LeadStatus.APPOINTMENT not in TRANSITIONS[from_status]:
+            raise InvalidTransition(from_status, LeadStatus.APPOINTMENT, TRANSITIONS[from_status])
+        update_fields += _set_status(lead, LeadStatus.APPOINTMENT, at)
+        _record(
+            lead,
+            LeadEvent.Kind.STATUS_CHANGED,
+            actor,
+            at,
+            from_status=from_status,
+            to_status=LeadStatus.APPOINTMENT,
+            note=note,
+        )
+    followup_tasks_cancel(lead, at, "Appointment moved", kinds=[FollowUpTask.Kind.APPOINTMENT])
+    lead.appointment_at = starts_at
+    lead.save(update_fields=update_fields)
+    when = timezone.localtime(starts_at)
+    followup_task_add(
+        lead,
+        kind=FollowUpTask.Kind.APPOINTMENT,
+        title=f"Appointment at {when:%H:%M}",
+        due_on=when.date(),
+        at=at,
+    )
+    _record(
+        lead,
+        LeadEvent.Kind.APPOINTMENT_SET,
+        actor,
+        at,
+        note=f"{when:%a %b %-d, %H:%M}" + (f" · {note}" if note else ""),
+    )
+    return lead
+
+
+@transaction.atomic
+def followup_task_complete(*, task, by, kind, at=None, seen="", **activity):
+    """Complete an open task by saying what was done: the touch is logged on the lead as an
+    activity (see `activity_log`, which takes `activity`'s fields) and the task keeps it.
+    Raises TaskClosed when the task was completed or cancelled meanwhile, and whatever
+    `activity_log` raises; writes nothing then."""
+    if isinstance(by, str):
+        raise ActorRequired("A task is completed by the person who did it.")
+    at = at or timezone.now()
+    logged = activity_log(lead=task.lead, kind=kind, by=by, occurred_at=at, seen=seen, **activity)
+    task = FollowUpTask.objects.select_for_update().get(pk=task.pk)
+    if task.status != FollowUpTask.Status.OPEN:
+        raise TaskClosed(f"This task is already {task.get_status_display().lower()}.")
+    task.status = FollowUpTask.Status.DONE
+    task.closed_at = at
+    task.closed_by = by
+    task.activity = logged
+    task.save(update_fields=["status", "closed_at", "closed_by", "activity"])
+    return task

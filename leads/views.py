@@ -3,27 +3,59 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from dealercrm.errors import DomainError
-from leads.forms import ReassignForm, WebsiteLeadForm
+from leads.errors import LeadChangedMeanwhile
+from leads.filters import BoardFilter, DisqualifiedFilter, QueueFilter
+from leads.followup import followup_steps_set
+from leads.forms import (
+    ActivityForm,
+    AppointmentForm,
+    BulkReassignForm,
+    FollowUpStepFormSet,
+    ReassignForm,
+    ReopenForm,
+    StatusForm,
+    WebsiteLeadForm,
+)
 from leads.intake import lead_intake
-from leads.models import LeadEvent, LeadSource
-from leads.permissions import get_lead_for_user_or_404
+from leads.models import OPEN_STATUSES, Activity, FollowUpStep, Lead, LeadEvent, LeadSource
+from leads.permissions import get_lead_for_user_or_404, lead_queryset_for_user
 from leads.routing import lead_claim, lead_reassign
 from leads.selectors import (
+    closing_reasons,
+    disqualified_leads_for_user,
     lead_detail_for_user,
     lead_list_for_user,
     lead_owners,
-    leads_disqualified_at_intake_for_user,
+    lead_timeline,
+    open_tasks_of_lead,
+    other_leads_of_customer,
+    queue_counters,
+    queue_for_user,
+    staff_workload,
 )
-from leads.services import lead_reopen
+from leads.services import (
+    activity_log,
+    followup_task_complete,
+    lead_change_status,
+    lead_reopen,
+    lead_set_appointment,
+)
 
 LEADS_PER_PAGE = 50
+QUEUE_PER_PAGE = 25
 
 
 @login_required
@@ -35,18 +67,279 @@ def lead_list(request):
 
 
 @login_required
-def lead_detail(request, pk):
-    lead = lead_detail_for_user(request.user, pk)
-    reassign = None
-    if lead.is_open and request.user.has_perm("leads.reassign_lead"):
-        reassign = ReassignForm(people=lead_owners(), initial={"owner": lead.owner_id})
-    can_claim = (
-        lead.is_open and lead.owner_id is None and request.user.has_perm("leads.change_lead")
-    )
+@permission_required("leads.view_lead", raise_exception=True)
+def queue(request):
+    """My queue: the person's open leads, most urgent first, with filters and search. A filter
+    change asks htmx for the results alone."""
+    today = timezone.localdate()
+    filters = QueueFilter(request.GET, queryset=queue_for_user(request.user, today))
+    page = Paginator(filters.qs, QUEUE_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "today": today, "now": timezone.now()}
+    if request.htmx and request.htmx.target == "queue-results":
+        return render(request, "leads/queue.html#results", context)
+    context["counters"] = queue_counters(request.user, today)
+    return render(request, "leads/queue.html", context)
+
+
+@login_required
+@permission_required("leads.view_lead", raise_exception=True)
+def queue_counters_view(request):
+    """The counters above the queue, refreshed by htmx every minute and after every action."""
+    today = timezone.localdate()
     return render(
         request,
-        "leads/lead_detail.html",
-        {"lead": lead, "reassign_form": reassign, "can_claim": can_claim},
+        "leads/queue.html#counters",
+        {"counters": queue_counters(request.user, today), "today": today},
+    )
+
+
+@login_required
+def lead_detail(request, pk):
+    lead = lead_detail_for_user(request.user, pk)
+    return render(request, "leads/lead_detail.html", _lead_page(request, lead))
+
+
+def _lead_page(request, lead, **workspace):
+    user = request.user
+    reassign = None
+    if lead.is_open and user.has_perm("leads.reassign_lead"):
+        reassign = ReassignForm(people=lead_owners(), initial={"owner": lead.owner_id})
+    can_claim = lead.is_open and lead.owner_id is None and user.has_perm("leads.change_lead")
+    return {
+        **_workspace(request, lead, **workspace),
+        "reassign_form": reassign,
+        "can_claim": can_claim,
+        "other_leads": other_leads_of_customer(user, lead),
+    }
+
+
+def _may_work(user, lead):
+    """Whether `user` may log on and move this lead: its owner, or a manager. A pool lead is
+    claimed first, so that two people never work one customer without knowing it."""
+    if not user.has_perm("leads.change_lead"):
+        return False
+    return lead.owner_id == user.pk or user.has_perm("leads.view_all_leads")
+
+
+def _workspace(request, lead, *, opened="", notice="", notice_kind="success", **forms):
+    """What the workspace part of the lead page shows: the actions (fresh forms unless a
+    bound one with errors is given), the open tasks, the timeline."""
+    seen = {"seen": lead.edit_token}
+    tasks = open_tasks_of_lead(lead)
+    task_forms = forms.pop("task_forms", {})
+    return {
+        "lead": lead,
+        "may_work": _may_work(request.user, lead),
+        "timeline": lead_timeline(lead),
+        "tasks": [
+            (
+                task,
+                task_forms.get(task.pk)
+                or ActivityForm(
+                    prefix=f"task-{task.pk}",
+                    initial={**seen, "kind": task.channel or Activity.Kind.CALL},
+                ),
+            )
+            for task in tasks
+        ],
+        "activity_form": forms.get("activity_form") or ActivityForm(initial=seen),
+        "status_form": forms.get("status_form")
+        or StatusForm(lead=lead, reasons=closing_reasons(), initial=seen),
+        "appointment_form": forms.get("appointment_form") or AppointmentForm(initial=seen),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(initial=seen),
+        "opened": opened,
+        "notice": notice,
+        "notice_kind": notice_kind,
+        "today": timezone.localdate(),
+    }
+
+
+# A quick action answers htmx with the workspace again; these statuses tell it what happened
+# (the page's htmx config swaps them in too, so the person sees the errors or the conflict).
+INVALID, CONFLICT = 422, 409
+
+
+def _workspace_action(request, pk, action, make_form, perform, keep):
+    """The one path of every quick action: fetch the lead the person may see, check the form,
+    call the service, answer with the updated workspace (htmx) or a redirect (a plain POST).
+
+    `perform(lead, form)` calls the service and returns the words of success; `keep(form)`
+    names where a form with errors goes back in the workspace. A lead that is
+    no longer visible (reassigned away) or changed meanwhile is a conflict, not an overwrite.
+    """
+    try:
+        lead = get_lead_for_user_or_404(request.user, pk)
+    except Http404:
+        if not any(name.endswith("seen") for name in request.POST):
+            raise
+        return _conflict_gone(request)
+    form = make_form(lead, request.POST)
+    status, notice, notice_kind = 200, "", "success"
+    if not _may_work(request.user, lead):
+        status, notice, notice_kind = 403, "Claim this lead before working it.", "error"
+    elif not form.is_valid():
+        status = INVALID
+    else:
+        try:
+            notice = perform(lead, form)
+        except LeadChangedMeanwhile as conflict:
+            status, notice, notice_kind = CONFLICT, str(conflict), "error"
+        except DomainError as refusal:
+            status, notice, notice_kind = INVALID, str(refusal), "error"
+    if not request.htmx:
+        if notice:
+            messages.add_message(
+                request, messages.SUCCESS if status == 200 else messages.ERROR, notice
+            )
+        for error in form.errors.values() if status == INVALID else ():
+            messages.error(request, " ".join(error))
+        return redirect("leads:detail", pk=pk)
+    lead = lead_detail_for_user(request.user, pk)
+    kept = keep(form) if status == INVALID else {}
+    response = render(
+        request,
+        "leads/lead_detail.html#workspace",
+        _workspace(
+            request,
+            lead,
+            opened=action if status != 200 else "",
+            notice=notice,
+            notice_kind=notice_kind,
+            **kept,
+        ),
+        status=status,
+    )
+    if status == 200:
+        response["HX-Trigger"] = "leadChanged"
+    return response
+
+
+def _conflict_gone(request):
+    """The lead left the person's view while they had it open (reassigned to someone else).
+    Missing and not-yours read alike, so nothing is revealed about leads one may not see."""
+    notice = "This lead is no longer yours: it was reassigned meanwhile. Nothing was saved."
+    if not request.htmx:
+        messages.error(request, notice)
+        return redirect("leads:queue")
+    return render(
+        request,
+        "leads/lead_detail.html#gone",
+        {"notice": notice},
+        status=CONFLICT,
+    )
+
+
+@require_POST
+@login_required
+def lead_log_activity(request, pk):
+    def perform(lead, form):
+        activity = activity_log(
+            lead=lead, by=request.user, seen=form.cleaned_data["seen"], **form.activity()
+        )
+        short = " (short call)" if activity.is_short_call else ""
+        return f"{activity.get_kind_display()} logged{short}."
+
+    return _workspace_action(
+        request,
+        pk,
+        "log",
+        lambda lead, data: ActivityForm(data),
+        perform,
+        keep=lambda form: {"activity_form": form},
+    )
+
+
+@require_POST
+@login_required
+def lead_status(request, pk):
+    def perform(lead, form):
+        data = form.cleaned_data
+        lead = lead_change_status(
+            lead=lead,
+            to_status=data["to_status"],
+            by=request.user,
+            reason=data["reason"],
+            note=data["note"].strip(),
+            seen=data["seen"],
+        )
+        return f"Marked {lead.get_status_display().lower()}."
+
+    return _workspace_action(
+        request,
+        pk,
+        "status",
+        lambda lead, data: StatusForm(data, lead=lead, reasons=closing_reasons()),
+        perform,
+        keep=lambda form: {"status_form": form},
+    )
+
+
+@require_POST
+@login_required
+def lead_appointment(request, pk):
+    def perform(lead, form):
+        data = form.cleaned_data
+        lead_set_appointment(
+            lead=lead,
+            starts_at=data["starts_at"],
+            by=request.user,
+            note=data["note"].strip(),
+            seen=data["seen"],
+        )
+        return f"Appointment set for {timezone.localtime(data['starts_at']):%a %b %-d, %H:%M}."
+
+    return _workspace_action(
+        request,
+        pk,
+        "appointment",
+        lambda lead, data: AppointmentForm(data),
+        perform,
+        keep=lambda form: {"appointment_form": form},
+    )
+
+
+@require_POST
+@login_required
+def lead_reopen_view(request, pk):
+    def perform(lead, form):
+        data = form.cleaned_data
+        lead = lead_reopen(
+            lead=lead,
+            cause=LeadEvent.ReopenCause.PERSON,
+            by=request.user,
+            note=data["note"].strip(),
+            seen=data["seen"],
+        )
+        return f"Back at work as {lead.get_status_display().lower()}."
+
+    return _workspace_action(
+        request,
+        pk,
+        "reopen",
+        lambda lead, data: ReopenForm(data),
+        perform,
+        keep=lambda form: {"reopen_form": form},
+    )
+
+
+@require_POST
+@login_required
+def lead_task_complete(request, pk, task_pk):
+    """Complete a task by saying what was done; the touch goes on the lead's timeline."""
+    prefix = f"task-{task_pk}"
+
+    def make_form(lead, data):
+        return ActivityForm(data, prefix=prefix)
+
+    def perform(lead, form):
+        task = get_object_or_404(lead.tasks, pk=task_pk)
+        followup_task_complete(
+            task=task, by=request.user, seen=form.cleaned_data["seen"], **form.activity()
+        )
+        return f"Done: {task.title}"
+
+    return _workspace_action(
+        request, pk, prefix, make_form, perform, keep=lambda form: {"task_forms": {task_pk: form}}
     )
 
 
@@ -89,15 +382,6 @@ def lead_reassign_view(request, pk):
     return redirect("leads:detail", pk=lead.pk)
 
 
-@login_required
-@permission_required("leads.audit_lead", raise_exception=True)
-def intake_audit(request):
-    page = Paginator(leads_disqualified_at_intake_for_user(request.user), LEADS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "leads/intake_audit.html", {"page": page})
-
-
 @require_POST
 @login_required
 @permission_required("leads.audit_lead", raise_exception=True)
@@ -111,7 +395,111 @@ def lead_return_to_work(request, pk):
         note=request.POST.get("note", "").strip(),
     )
     messages.success(request, f"{lead.customer} is back at work.")
-    return redirect("leads:intake_audit")
+    return redirect(request.POST.get("next") or "leads:disqualified")
+
+
+@login_required
+def home(request):
+    """Where a person starts: managers on the team board, sales staff in their queue."""
+    if request.user.has_perm("leads.view_all_leads"):
+        return redirect("leads:board")
+    if request.user.has_perm("leads.view_lead"):
+        return redirect("leads:queue")
+    return redirect("notifications")
+
+
+@login_required
+@permission_required("leads.view_all_leads", raise_exception=True)
+def board(request):
+    """The team board: every lead with filters, bulk reassignment, and each person's load and
+    overdue share."""
+    people = lead_owners()
+    filters = BoardFilter(request.GET, queryset=lead_list_for_user(request.user), people=people)
+    page = Paginator(filters.qs, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "leads/board.html",
+        {
+            "filters": filters,
+            "page": page,
+            "reassign_form": BulkReassignForm(leads=Lead.objects.none(), people=people),
+            "workload": staff_workload(timezone.localdate()),
+            "may_reassign": request.user.has_perm("leads.reassign_lead"),
+        },
+    )
+
+
+@require_POST
+@login_required
+@permission_required("leads.reassign_lead", raise_exception=True)
+def board_reassign(request):
+    """Reassign the ticked leads through routing's reassignment, all or none: a lead that
+    closed meanwhile stops the whole batch and is named."""
+    form = BulkReassignForm(
+        request.POST,
+        leads=lead_queryset_for_user(request.user).filter(status__in=sorted(OPEN_STATUSES)),
+        people=lead_owners(),
+    )
+    back = request.POST.get("next") or reverse("leads:board")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("leads:board")
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label or 'Leads'}: {' '.join(errors)}")
+        return redirect(back)
+    data = form.cleaned_data
+    leads = sorted(data["leads"], key=lambda lead: lead.pk)  # one lock order for every batch
+    lead = None
+    try:
+        with transaction.atomic():
+            for lead in leads:  # noqa: B007 (the failing lead is named below)
+                lead_reassign(
+                    lead=lead, owner=data["owner"], by=request.user, reason=data["reason"]
+                )
+    except DomainError as refusal:
+        messages.error(
+            request, f"Nothing was reassigned. {lead.customer} (lead {lead.pk}): {refusal}"
+        )
+    else:
+        to = data["owner"].get_full_name() if data["owner"] else "the pool"
+        messages.success(request, f"{len(leads)} lead{pluralize(len(leads))} given to {to}.")
+    return redirect(back)
+
+
+@login_required
+@permission_required("leads.audit_lead", raise_exception=True)
+def disqualified_audit(request):
+    filters = DisqualifiedFilter(
+        request.GET, queryset=disqualified_leads_for_user(request.user), reasons=closing_reasons()
+    )
+    page = Paginator(filters.qs, LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "leads/disqualified.html", {"filters": filters, "page": page})
+
+
+@login_required
+@permission_required("leads.change_followupstep", raise_exception=True)
+def followup_plan(request):
+    """The follow-up plan's steps, which every newly contacted lead gets."""
+    if request.method == "POST":
+        formset = FollowUpStepFormSet(request.POST)
+        if formset.is_valid():
+            steps = [
+                (row["day"], row["channel"], row["instruction"])
+                for row in formset.cleaned_data
+                if row and not row.get("DELETE")
+            ]
+            followup_steps_set(steps)
+            messages.success(request, f"The plan has {len(steps)} steps now.")
+            return redirect("leads:plan")
+    else:
+        formset = FollowUpStepFormSet(
+            initial=[
+                {"day": step.day, "channel": step.channel, "instruction": step.instruction}
+                for step in FollowUpStep.objects.all()
+            ]
+        )
+    return render(request, "leads/followup_plan.html", {"formset": formset})
 
 
 # Anyone on the internet may post the hosted form, so each address gets a handful of tries.

@@ -39,8 +39,10 @@ def test_the_lead_page_runs_a_fixed_number_of_queries(
     lead = many_leads[0]
     # 1 session, 2 user, 3 user permissions, 4 group permissions, 5 staff profile (team),
     # 6 the lead with customer, owner, team, reason, 7 its events with people and reasons,
-    # 8 its activities with people, 9 its inquiries, 10 the customer's website profile.
-    with django_assert_num_queries(10):
+    # 8 its activities with people, 9 its inquiries, 10 the customer's website profile,
+    # 11 the customer's latest website events (the timeline's visits), 12 the open tasks,
+    # 13 the customer's other leads, 14 the reasons of the status form.
+    with django_assert_num_queries(14):
         response = client.get(reverse("leads:detail", args=[lead.pk]))
 
     assert response.context["lead"].pk == lead.pk
