@@ -31,7 +31,7 @@ def test_the_board_lists_every_lead_and_filters_by_owner(
 
     assert [lead.pk for lead in response.context["page"]] == [
         theirs.pk,
-        *reversed([l.pk for l in mine]),
+        *reversed([lead.pk for lead in mine]),
     ]
     assert [lead.pk for lead in filtered.context["page"]] == [lead.pk for lead in reversed(mine)]
 

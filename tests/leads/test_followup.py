@@ -1,6 +1,7 @@
 """The 45-day follow-up plan: made when a lead is contacted, from steps managers edit; tasks
 follow the lead's owner, close with the lead, and are completed by saying what was done."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -29,9 +30,9 @@ def test_the_default_plan_is_daily_then_every_few_days_then_weekly_to_day_45():
 
     assert days[:7] == [1, 2, 3, 4, 5, 6, 7]
     middle = [day for day in days if 8 <= day <= 19]
-    assert all(later - earlier in (2, 3) for earlier, later in zip(middle, middle[1:]))
+    assert all(later - earlier in (2, 3) for earlier, later in itertools.pairwise(middle))
     late = [day for day in days if day >= 20]
-    assert all(later - earlier == 7 for earlier, later in zip(late, late[1:]))
+    assert all(later - earlier == 7 for earlier, later in itertools.pairwise(late))
     assert max(days) <= 45
 
 

@@ -220,7 +220,7 @@ def test_an_import_respects_capacity(sellers, bdc_manager, sales_team):
 
 
 def test_routing_a_new_lead_takes_a_fixed_number_of_queries(
-    sellers, bdc_manager, django_assert_num_queries
+    sellers, bdc_manager, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     rule_create(by=bdc_manager, name="Web", strategy=Strategy.ROUND_ROBIN, members=sellers)
     for n in range(5):
@@ -230,8 +230,14 @@ def test_routing_a_new_lead_takes_a_fixed_number_of_queries(
     # themselves are kept in the process), the people with their open leads, the rule's cursor
     # locked, the chosen person read (and their staff row locked, on PostgreSQL), their open
     # leads recounted, the cursor saved, lead insert, history insert (created and routed),
-    # inquiry insert, release. Showing the new lead's owner and team takes no more.
-    with django_assert_num_queries(13 + LOCK):
+    # inquiry insert, the owner's notification insert, release; then, on commit, the
+    # notification's e-mail task enqueued (an INSERT into django-q2's ORM queue). Showing the
+    # new lead's owner and team takes no more.
+    with (
+        django_assert_num_queries(15 + LOCK),
+        django_capture_on_commit_callbacks(execute=True) as on_commit,
+    ):
         lead = lead_intake(inquiry(100), at=WEDNESDAY_10AM).lead
         assert lead.owner.get_full_name() == "Cat Seller"  # the sixth turn among three
         assert lead.team.name == "New cars"
+    assert len(on_commit) == 1
