@@ -7,14 +7,24 @@ leads to work. `add_bulk` writes benchmark volumes with bulk inserts instead.
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from dealercrm.demo import salespeople_by_team
 from dealercrm.models import Customer, Role, StaffProfile, Team
 from dealercrm.services import customer_create, staff_create
-from leads.models import Activity, Lead, LeadEvent, LeadSource, LeadStatus, Reason, WebEvent
+from leads.models import (
+    Activity,
+    FollowUpTask,
+    Lead,
+    LeadEvent,
+    LeadSource,
+    LeadStatus,
+    Reason,
+    WebEvent,
+)
 from leads.services import (
     activity_log,
     lead_assign,
@@ -125,6 +135,7 @@ def seed(context):
         story = _Storyteller(context)
         for number in range(1, DEMO_LEADS + 1):
             story.tell(number)
+        _work_the_plans(context, story.rng)
         browsing = _browsing(context)
     response_times_refresh(now=context.now)
     context.log(
@@ -395,6 +406,57 @@ class _Storyteller:
             body="Thank you for your inquiry! A member of our team will contact you shortly.",
             occurred_at=min(at, self.now),
         )
+
+
+def _work_the_plans(context, rng):
+    """Salespeople did most of their follow-up tasks on time; about one in five past tasks is
+    left overdue, so that the queue and the team board show the overdue share they would.
+
+    Written in bulk, as `add_bulk` writes its history: a thousand completions one service call
+    at a time would make the demo seed (and every test that loads it) several times slower.
+    What is written is what `followup_task_complete` writes: the touch, the task done with it,
+    and the lead's last activity."""
+    today = timezone.localdate(context.now)
+    done = [
+        task
+        for task in FollowUpTask.objects.filter(status=FollowUpTask.Status.OPEN, due_on__lt=today)
+        .exclude(assignee=None)
+        .order_by("due_on", "id")
+        if rng.random() >= 0.2
+    ]
+    activities = []
+    for task in done:
+        kind = task.channel or Activity.Kind.CALL
+        call = kind == Activity.Kind.CALL
+        at = timezone.make_aware(
+            datetime.combine(task.due_on, time(hour=rng.randint(9, 17), minute=rng.randint(0, 59)))
+        )
+        activities.append(
+            Activity(
+                lead_id=task.lead_id,
+                kind=kind,
+                actor_id=task.assignee_id,
+                outcome=rng.choice(["connected", "no_answer", "voicemail"]) if call else "",
+                duration_seconds=int(rng.uniform(30, 900)) if call else None,
+                occurred_at=min(at, context.now),
+            )
+        )
+    Activity.objects.bulk_create(activities)
+    for task, activity in zip(done, activities, strict=True):
+        task.status = FollowUpTask.Status.DONE
+        task.closed_at = task.closed_at or activity.occurred_at
+        task.closed_by_id = task.assignee_id
+        task.activity = activity
+    FollowUpTask.objects.bulk_update(done, ["status", "closed_at", "closed_by", "activity"])
+    latest = {}
+    for activity in activities:
+        latest[activity.lead_id] = max(
+            latest.get(activity.lead_id, activity.occurred_at), activity.occurred_at
+        )
+    leads = list(Lead.objects.filter(pk__in=latest))
+    for lead in leads:
+        lead.last_activity_at = max(lead.last_activity_at or latest[lead.pk], latest[lead.pk])
+    Lead.objects.bulk_update(leads, ["last_activity_at"])
 
 
 def _first_response_delay(rng):
