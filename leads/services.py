@@ -12,9 +12,11 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from dealercrm.models import lead_owner_refusal
+from dealercrm.services import notification_send
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
@@ -90,6 +92,27 @@ def _what_changed(lead, seen):
     else:
         what = f"was marked {lead.get_status_display().lower()}{by}"
     return f"This lead {what} while you had it open. Nothing was saved; look at it again first."
+
+
+def _resurfaced_tell_owner(lead, note, at):
+    """A customer who came back is the owner's to call today: a task and a notification that
+    says what brought them back (`note`, written by whoever noticed: the sweep's evidence)."""
+    if lead.owner_id is None:
+        return
+    followup_task_add(
+        lead,
+        kind=FollowUpTask.Kind.RESURFACED,
+        title=f"{lead.customer} came back: call today",
+        due_on=timezone.localdate(at),
+        at=at,
+    )
+    notification_send(
+        recipient_id=lead.owner_id,
+        kind="resurfaced",
+        message=f"{lead.customer} came back" + (f": {note}" if note else "."),
+        url=reverse("leads:detail", args=[lead.pk]),
+        at=at,
+    )
 
 
 def _name(user):
@@ -370,6 +393,7 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     if cause == LeadEvent.ReopenCause.RESURFACING:
         lead.resurfaced_at = at
         update_fields.append("resurfaced_at")
+        _resurfaced_tell_owner(lead, note, at)
     lead.save(update_fields=[*update_fields, "updated_at"])
     _record(
         lead,

@@ -85,7 +85,7 @@ def test_the_counters_say_what_needs_the_person(client, salesperson, sales_team,
         "stale": 0,
         "pool": 1,
         "overdue": 1,
-        "due_today": 1,
+        "due_today": 2,  # the plan's task, and the call the resurfaced customer is owed
     }
 
 
