@@ -14,23 +14,35 @@ from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
 STALE_AFTER = timedelta(days=7)
 
 
+class AnyYesNo(django_filters.widgets.BooleanWidget):
+    """A yes/no filter whose empty choice reads "Any", not "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class LeadFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
     owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
     unassigned = django_filters.BooleanFilter(
-        field_name="owner", lookup_expr="isnull", label="Unassigned (in a pool)"
+        field_name="owner", lookup_expr="isnull", label="Unassigned (in a pool)", widget=AnyYesNo
     )
     source = django_filters.CharFilter()
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     score_band = django_filters.ChoiceFilter(
-        choices=[(band, band) for band in SCORE_BANDS], method="filter_score_band"
+        choices=[(band, band) for band in SCORE_BANDS],
+        method="filter_score_band",
+        empty_label="Any",
     )
     stale = django_filters.BooleanFilter(
-        method="filter_stale", label=f"Open and not worked for {STALE_AFTER.days} days"
+        method="filter_stale",
+        label=f"Open and not worked for {STALE_AFTER.days} days",
+        widget=AnyYesNo,
     )
     resurfaced = django_filters.BooleanFilter(
-        method="filter_resurfaced", label="The customer came back by themselves"
+        method="filter_resurfaced", label="The customer came back by themselves", widget=AnyYesNo
     )
     q = django_filters.CharFilter(method="filter_search", label="Name, phone or e-mail")
 
