@@ -128,8 +128,9 @@ def leads_load(count, people, person, open_count, first_id):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO dealercrm_customer (id, first_name, last_name, email, phone, postal_code,
-                preferred_contact, consent_email, consent_sms, consent_phone, created_at, updated_at)
+            INSERT INTO dealercrm_customer (id, first_name, last_name, email, phone,
+                postal_code, preferred_contact, consent_email, consent_sms, consent_phone,
+                created_at, updated_at)
             SELECT n, 'Customer', n::text, 'c' || n || '@example.com',
                    '+1202' || lpad((n %% 10000000)::text, 7, '0'), '', 'any', true, true, true,
                    now(), now()

@@ -18,8 +18,8 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "team", "capacity", "on_shift", "active"]
-    list_filter = ["role", "team", "on_shift", "active"]
+    list_display = ["user", "role", "team", "capacity", "on_shift", "active", "email_notifications"]
+    list_filter = ["role", "team", "on_shift", "active", "email_notifications"]
     list_select_related = ["user", "team"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "user__email"]
     autocomplete_fields = ["user", "team"]
@@ -34,7 +34,7 @@ class StaffProfileInline(admin.StackedInline):
     model = StaffProfile
     can_delete = False
     readonly_fields = ["role", "response_seconds"]
-    fields = ["role", "team", "capacity", "on_shift", "active"]
+    fields = ["role", "team", "capacity", "on_shift", "active", "email_notifications"]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -77,6 +77,12 @@ class StaffProfile(models.Model):
         help_text="Median time to the first personal contact on the leads this person got in "
         "the last 30 days; refreshed every hour. Fastest-responder routing weighs by it.",
     )
+    email_notifications = models.BooleanField(
+        "E-mail me my notifications",
+        default=True,
+        help_text="What asks you to act (a new lead, a first response due or missed, a repeat "
+        "inquiry, a returning customer) also arrives by e-mail.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["team", "role"], name="staff_team_role_idx")]
@@ -154,7 +160,8 @@ class Vehicle(models.Model):
 
 class Notification(models.Model):
     """Something a person should know about: a repeat inquiry on their lead, a resurfaced
-    customer. Written by services inside their transaction; read in the workspace."""
+    customer. Written by services inside their transaction; read in the workspace, and the
+    kinds that warrant it also e-mailed after commit (`notification_send`)."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
@@ -164,6 +171,12 @@ class Notification(models.Model):
     url = models.CharField(max_length=200, blank=True, help_text="Where the message leads.")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its e-mail was claimed for sending, just before it went to the mail "
+        "server; empty when none was sent.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,11 +2,17 @@
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
+from django_q.tasks import async_task
 
 from dealercrm.auth import permissions_cache_key
 from dealercrm.contacts import normalize_email, normalize_phone
@@ -112,16 +118,58 @@ def customer_create(**fields):
     return customer
 
 
-def notification_send(*, kind, message, recipient=None, recipient_id=None, url="", at=None):
-    """Tell `recipient` (a user, or a user id as `recipient_id`) something; runs inside the
-    caller's transaction, so a rolled-back change sends nothing."""
-    return Notification.objects.create(
+# Kinds worth an e-mail as well: each asks the person to act soon. Other kinds stay in the app.
+EMAIL_KINDS = frozenset(
+    {"assigned", "repeat_inquiry", "first_response_due", "resurfaced", "first_response_missed"}
+)
+# One task e-mails this many notifications of a bulk send (an import), over one connection to
+# the mail server; a task per notification would cost an enqueue (a committed INSERT with the ORM
+# broker) per imported lead.
+EMAIL_TASK_BATCH = 50
+
+
+def notification_build(*, kind, message, recipient=None, recipient_id=None, url="", at=None):
+    """An unsaved notification, for `notifications_send_many`."""
+    return Notification(
         recipient_id=recipient.pk if recipient is not None else recipient_id,
         kind=kind,
         message=message[:300],
         url=url,
         created_at=at or timezone.now(),
     )
+
+
+def notification_send(*, kind, message, recipient=None, recipient_id=None, url="", at=None):
+    """Tell `recipient` (a user, or a user id as `recipient_id`) something; runs inside the
+    caller's transaction, so a rolled-back change sends nothing. A kind of EMAIL_KINDS is also
+    e-mailed: after commit, a django-q2 task (`dealercrm.tasks.notification_email`) sends it."""
+    notification = notification_build(
+        kind=kind, message=message, recipient=recipient, recipient_id=recipient_id, url=url, at=at
+    )
+    notification.save(force_insert=True)
+    if kind in EMAIL_KINDS:
+        _email_after_commit("dealercrm.tasks.notification_email", notification.pk)
+    return notification
+
+
+def notifications_send_many(notifications):
+    """Insert many notifications built with `notification_build` in set-wise statements, inside
+    the caller's transaction, and e-mail those of EMAIL_KINDS after commit, EMAIL_TASK_BATCH to
+    a task. For imports, where `notification_send` per row would cost a statement and an
+    enqueue each."""
+    notifications = Notification.objects.bulk_create(notifications)
+    ids = [n.pk for n in notifications if n.kind in EMAIL_KINDS]
+    for start in range(0, len(ids), EMAIL_TASK_BATCH):
+        batch = ids[start : start + EMAIL_TASK_BATCH]
+        _email_after_commit("dealercrm.tasks.notifications_email", batch)
+    return notifications
+
+
+def _email_after_commit(task, argument):
+    # Enqueued only once the notification is committed, so the task finds it (and a rolled-back
+    # change e-mails nobody). Robust: a broker that refuses the task loses the e-mail, never
+    # the caller's committed work; the in-app notification is there either way.
+    transaction.on_commit(lambda: async_task(task, argument), robust=True)
 
 
 def notifications_mark_read(*, user, ids=None, at=None):
@@ -131,3 +179,63 @@ def notifications_mark_read(*, user, ids=None, at=None):
     if ids is not None:
         unread = unread.filter(pk__in=ids)
     return unread.update(read_at=at or timezone.now())
+
+
+def notification_email_send(notification_id, *, connection=None):
+    """E-mail one notification to its recipient, at most once. Returns what happened: "sent",
+    or why nothing was: "missing", "read" (already seen in the app), "no_email", "inactive",
+    "opted_out", "already_emailed".
+
+    Reads the notification and its recipient fresh: the person may have left, turned e-mails
+    off or read it in the app since it was written. Runs outside a transaction (as the tasks
+    do), so that its claim is committed before the mail server is asked. Raises whatever the
+    mail backend raises; the notification then stays claimed (see below) and is not e-mailed
+    again.
+    """
+    notification = (
+        Notification.objects.select_related("recipient", "recipient__staff")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None:
+        return "missing"
+    if notification.read_at is not None:
+        return "read"
+    user = notification.recipient
+    profile = getattr(user, "staff", None)
+    if not user.email:
+        return "no_email"
+    if not user.is_active or (profile is not None and not profile.active):
+        return "inactive"
+    if profile is not None and not profile.email_notifications:
+        return "opted_out"
+    # Claimed with a conditional update, committed before the mail server is asked: a retried
+    # or replayed task (django-q2 re-delivers a task whose worker died or timed out) finds it
+    # claimed and sends nothing. The price is at most once, not exactly once: a worker that dies
+    # between the claim and the send, or a mail server that refuses, loses this e-mail; the
+    # notification itself stays in the app. A second copy on a salesperson's phone for every
+    # retry would be worse.
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return "already_emailed"
+    _notification_message(notification, connection).send()
+    return "sent"
+
+
+def _notification_message(notification, connection):
+    user = notification.recipient
+    url = notification.url if notification.url.startswith("/") else reverse("notifications")
+    body = render_to_string(
+        "dealercrm/email/notification.txt",
+        {
+            "name": user.get_full_name() or user.get_username(),
+            "message": notification.message,
+            "link": settings.SITE_URL + url,
+            "notifications_link": settings.SITE_URL + reverse("notifications"),
+        },
+    )
+    # A header holds one line; the subject is the message, shortened.
+    subject = Truncator(" ".join(notification.message.split())).chars(78)
+    return EmailMessage(subject=subject, body=body, to=[user.email], connection=connection)

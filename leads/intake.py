@@ -38,6 +38,7 @@ from leads.models import (
     ScoreWeight,
     WebVisitor,
 )
+from leads.notify import lead_routed_notify, leads_routed_notify
 from leads.routing import routing_for_new_lead, routings_for_new_leads
 from leads.scoring import ScoreFacts, lead_score
 from leads.selectors import WebProfile, web_profile_for_customer
@@ -437,6 +438,7 @@ def _create(customer, submission, contact, junk, known, received_by, at):
         )
     if submission.call is not None:
         _call_log(lead, submission.call, at)
+    lead_routed_notify(lead, source=source, profile=profile)
     logger.info(
         "lead %s created from inquiry %s (source %s%s)",
         lead.pk,
@@ -658,6 +660,7 @@ def _bulk_create(plain, repeats, submissions, contacts, results, received_by, at
 
     Customer.objects.bulk_create([customer for customer, _ in built.values()])
     leads = leads_create_many([lead for _, lead in built.values()], by=INTAKE, routings=routings)
+    leads_routed_notify(leads, sources=[sources[i] for i in built])
     inquiries = []
     for i, (_, lead) in built.items():
         results[i] = IntakeResult(lead, Outcome.CREATED)

@@ -81,3 +81,30 @@ def test_a_malformed_boolean_is_named_in_the_error():
 
 def test_time_zone_support_is_on():
     assert settings_value("settings.USE_TZ") is True
+
+
+def test_email_prints_to_the_console_in_development_and_speaks_smtp_in_production():
+    email = "settings.EMAIL_BACKEND, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.SITE_URL"
+
+    assert settings_value(f"[{email}]") == [
+        "django.core.mail.backends.console.EmailBackend",
+        25,
+        False,
+        "http://127.0.0.1:8000",
+    ]
+    assert settings_value(
+        f"[{email}, settings.EMAIL_HOST, settings.DEFAULT_FROM_EMAIL]",
+        **PRODUCTION,
+        EMAIL_HOST="smtp.example-dealer.com",
+        EMAIL_PORT="587",
+        EMAIL_USE_TLS="true",
+        DEFAULT_FROM_EMAIL="CRM <crm@example-dealer.com>",
+        SITE_URL="https://crm.example-dealer.com/",
+    ) == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        587,
+        True,
+        "https://crm.example-dealer.com",
+        "smtp.example-dealer.com",
+        "CRM <crm@example-dealer.com>",
+    ]

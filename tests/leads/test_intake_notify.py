@@ -5,8 +5,11 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
+from django.core import mail
+from django.db import connection
 
 from dealercrm.models import Notification
+from dealercrm.tasks import notification_email
 from leads.intake import lead_intake, lead_intake_many
 from leads.models import LeadSource
 from leads.submission import Submission, VehicleDetails
@@ -15,6 +18,7 @@ from routing.models import Strategy
 from routing.services import rule_create
 
 WEDNESDAY_10AM = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+LOCK = 1 if connection.vendor == "postgresql" else 0
 
 
 @pytest.fixture
@@ -71,8 +75,8 @@ def test_the_owner_of_a_routed_lead_hears_who_it_is_and_when_to_call_by(
     # base 10 + e-mail 10 + 2 sessions × 4 + 3 vehicles × 2 + seen in the last day 10 + source 5
     assert (lead.score, lead.score_band) == (49, "warm")
     assert notice.message == (
-        "New lead: Maria Lopez1 · 2025 Kia EV6 · score 49 (warm) · via Cars.com · on the "
-        "website: 2 sessions, 3 vehicles viewed, last seen 09:52 · call by 10:05"
+        "New lead, call by 10:05: Maria Lopez1 · 2025 Kia EV6 · score 49 (warm) · via Cars.com "
+        "· on the website: 2 sessions, 3 vehicles viewed, last seen 09:52"
     )
 
 
@@ -80,7 +84,7 @@ def test_a_customer_never_seen_on_the_site_gets_a_summary_without_a_website_part
     lead_intake(inquiry(1, source="website", phones=("+13125550101",)), at=WEDNESDAY_10AM)
 
     assert Notification.objects.get().message == (
-        "New lead: Maria Lopez1 · score 35 (cold) · via website · call by 10:05"
+        "New lead, call by 10:05: Maria Lopez1 · score 35 (cold) · via website"
     )
 
 
@@ -89,21 +93,28 @@ def test_a_lead_due_after_closing_says_on_which_day_to_call(sellers, web_rule):
 
     lead_intake(inquiry(1), at=friday_night)
 
-    assert Notification.objects.get().message.endswith("call by Sat Nov 21, 09:05")
+    assert Notification.objects.get().message.startswith("New lead, call by Sat Nov 21, 09:05: ")
 
 
 def test_the_owner_is_emailed_the_summary_after_intake_commits(
     sellers, web_rule, django_capture_on_commit_callbacks
 ):
+    ann = sellers[0]
+    ann.email = "ann@dealer.example"
+    ann.save(update_fields=["email"])
     with (
         mock.patch("dealercrm.services.async_task") as enqueued,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        lead_intake(inquiry(1), at=WEDNESDAY_10AM)
+        lead = lead_intake(inquiry(1), at=WEDNESDAY_10AM).lead
 
-    enqueued.assert_called_once_with(
-        "dealercrm.tasks.notification_email", Notification.objects.get().pk
-    )
+    notice = Notification.objects.get()
+    enqueued.assert_called_once_with("dealercrm.tasks.notification_email", notice.pk)
+    notification_email(notice.pk)
+    (email,) = mail.outbox
+    assert email.to == ["ann@dealer.example"]
+    assert email.subject == "New lead, call by 10:05: Maria Lopez1 · score 20 (cold) · via cars-com"
+    assert f"/leads/{lead.pk}/" in email.body
 
 
 def test_a_lead_left_in_the_pool_notifies_nobody(db):
@@ -138,6 +149,29 @@ def test_an_import_tells_each_owner_of_each_lead_and_enqueues_one_email_task(
     ]
     assert [n.recipient for n in notices][:3] == sellers
     assert notices[0].message == (
-        "New lead: Maria Lopez0 · score 25 (cold) · via Cars.com · call by 10:05"
+        "New lead, call by 10:05: Maria Lopez0 · score 25 (cold) · via Cars.com"
     )
     enqueued.assert_called_once_with("dealercrm.tasks.notifications_email", [n.pk for n in notices])
+
+
+def test_the_summary_reuses_what_intake_read_and_costs_one_insert_and_one_enqueue(
+    sellers, web_rule, cars_com, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    lead_intake(inquiry(0), at=WEDNESDAY_10AM)  # the source and weights are cached
+    browse("v-1")
+
+    # savepoint, [lock], what is known, customer insert, visitor claimed, its events linked to
+    # the customer, the website profile (read once, for the score and for the summary), the
+    # rule set's version, the rule's cursor locked, the people with their open leads, the
+    # chosen person read, their open leads recounted, the cursor saved, lead insert, history
+    # insert, inquiry insert, the notification insert, release; on commit, the e-mail task
+    # enqueued (an INSERT into django-q2's ORM queue).
+    with (
+        django_assert_num_queries(18 + LOCK),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        lead_intake(inquiry(1, visitor_id="v-1"), at=WEDNESDAY_10AM)
+
+    assert "on the website: 2 sessions, 3 vehicles viewed" in (
+        Notification.objects.filter(recipient=sellers[1]).get().message
+    )
