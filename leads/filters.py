@@ -9,6 +9,7 @@ from django.utils import timezone
 from dealercrm.models import Team
 from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
+from routing.forms import PersonChoiceField
 
 # A lead nobody has worked for this long is stale (the first of the sweeps' tiers).
 STALE_AFTER = timedelta(days=7)
@@ -101,12 +102,14 @@ class QueueFilter(LeadFilter):
     owner = unassigned = created_after = created_before = None
 
 
+class PersonFilter(django_filters.ModelChoiceFilter):
+    field_class = PersonChoiceField
+
+
 class BoardFilter(LeadFilter):
     """The team board's filters: every lead, by person and team too."""
 
-    owner = django_filters.ModelChoiceFilter(
-        queryset=None, field_name="owner", label="Owner", empty_label="Anyone"
-    )
+    owner = PersonFilter(queryset=None, field_name="owner", label="Owner", empty_label="Anyone")
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")
     status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="Any status")
     created_after = created_before = None

@@ -13,7 +13,6 @@ from leads.models import (
     FollowUpStep,
     Lead,
     LeadStatus,
-    Reason,
 )
 from leads.replay import DEFAULT_DAYS, MAX_DAYS
 from leads.submission import Format, Submission, VehicleDetails
@@ -96,7 +95,7 @@ class WebsiteLeadForm(forms.Form):
 class ReassignForm(forms.Form):
     """A manager moves a lead to someone else (or back to the pool), saying why."""
 
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=None, required=False, empty_label="Back to the pool", label="New owner"
     )
     reason = forms.CharField(label="Reason", max_length=500, help_text="The history keeps it.")
@@ -199,8 +198,8 @@ class StatusForm(WorkspaceForm):
     prefix = "status"
 
     to_status = forms.ChoiceField(label="New status")
-    reason = forms.ModelChoiceField(
-        label="Reason", queryset=Reason.objects.none(), required=False,
+    reason = forms.TypedChoiceField(
+        label="Reason", required=False, coerce=int, empty_value=None,
         help_text="Needed for lost and disqualified.",
     )  # fmt: skip
     note = forms.CharField(label="Note", max_length=1000, required=False)
@@ -211,15 +210,18 @@ class StatusForm(WorkspaceForm):
         self.fields["to_status"].choices = [
             (status.value, status.label) for status in LeadStatus if status in allowed
         ]
-        self.fields["reason"].queryset = reasons
-        self.fields["reason"].label_from_instance = (
-            lambda reason: f"{reason.get_kind_display()}: {reason.label}"
-        )
+        # Grouped by kind (<optgroup>), so that a lost lead is not given a disqualifying reason.
+        self.reasons = {reason.pk: reason for reason in reasons}
+        groups = {}
+        for reason in self.reasons.values():
+            groups.setdefault(reason.get_kind_display(), []).append((reason.pk, reason.label))
+        self.fields["reason"].choices = [("", "—"), *groups.items()]
 
     def clean(self):
         data = super().clean()
         kind = REASON_KIND_FOR_STATUS.get(data.get("to_status"))
-        reason = data.get("reason")
+        reason = self.reasons.get(data.get("reason"))
+        data["reason"] = reason
         if kind and reason is None:
             self.add_error("reason", f"Pick why the lead is {data['to_status']}.")
         elif kind and reason.kind != kind:
@@ -255,7 +257,7 @@ class BulkReassignForm(forms.Form):
     """A manager hands several leads of the board to someone else at once, saying why."""
 
     leads = forms.ModelMultipleChoiceField(queryset=None, widget=forms.MultipleHiddenInput)
-    owner = forms.ModelChoiceField(
+    owner = PersonChoiceField(
         queryset=None, required=False, empty_label="Back to the pool", label="Give to"
     )
     reason = forms.CharField(label="Reason", max_length=500)

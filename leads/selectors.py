@@ -170,6 +170,7 @@ def lead_owners():
         .objects.filter(
             is_active=True, staff__active=True, staff__role__in=sorted(LEAD_OWNER_ROLES)
         )
+        .select_related("staff")
         .order_by("first_name", "last_name", "username")
     )
 

@@ -121,12 +121,17 @@ def _may_work(user, lead):
     return lead.owner_id == user.pk or user.has_perm("leads.view_all_leads")
 
 
-def _workspace(request, lead, *, opened="", notice="", notice_kind="success", **forms):
-    """What the workspace part of the lead page shows: the actions (fresh forms unless a
-    bound one with errors is given), the open tasks, the timeline."""
+def _workspace(request, lead, *, bound=None, notice="", notice_kind="success"):
+    """What the workspace part of the lead page shows: the actions, the open tasks, the
+    timeline. Every form is fresh except `bound`, a form that came back with errors: it takes
+    its place (found by its prefix) and stays open."""
     seen = {"seen": lead.edit_token}
-    tasks = open_tasks_of_lead(lead)
-    task_forms = forms.pop("task_forms", {})
+
+    def form(form_class, prefix=None, initial=None, **kwargs):
+        if bound is not None and bound.prefix == (prefix or form_class.prefix):
+            return bound
+        return form_class(prefix=prefix, initial={**seen, **(initial or {})}, **kwargs)
+
     return {
         "lead": lead,
         "may_work": _may_work(request.user, lead),
@@ -134,20 +139,19 @@ def _workspace(request, lead, *, opened="", notice="", notice_kind="success", **
         "tasks": [
             (
                 task,
-                task_forms.get(task.pk)
-                or ActivityForm(
+                form(
+                    ActivityForm,
                     prefix=f"task-{task.pk}",
-                    initial={**seen, "kind": task.channel or Activity.Kind.CALL},
+                    initial={"kind": task.channel or Activity.Kind.CALL},
                 ),
             )
-            for task in tasks
+            for task in open_tasks_of_lead(lead)
         ],
-        "activity_form": forms.get("activity_form") or ActivityForm(initial=seen),
-        "status_form": forms.get("status_form")
-        or StatusForm(lead=lead, reasons=closing_reasons(), initial=seen),
-        "appointment_form": forms.get("appointment_form") or AppointmentForm(initial=seen),
-        "reopen_form": forms.get("reopen_form") or ReopenForm(initial=seen),
-        "opened": opened,
+        "activity_form": form(ActivityForm),
+        "status_form": form(StatusForm, lead=lead, reasons=closing_reasons()),
+        "appointment_form": form(AppointmentForm),
+        "reopen_form": form(ReopenForm),
+        "opened": bound.prefix if bound is not None else "",
         "notice": notice,
         "notice_kind": notice_kind,
         "today": timezone.localdate(),
@@ -159,12 +163,11 @@ def _workspace(request, lead, *, opened="", notice="", notice_kind="success", **
 INVALID, CONFLICT = 422, 409
 
 
-def _workspace_action(request, pk, action, make_form, perform, keep):
+def _workspace_action(request, pk, make_form, perform):
     """The one path of every quick action: fetch the lead the person may see, check the form,
     call the service, answer with the updated workspace (htmx) or a redirect (a plain POST).
 
-    `perform(lead, form)` calls the service and returns the words of success; `keep(form)`
-    names where a form with errors goes back in the workspace. A lead that is
+    `perform(lead, form)` calls the service and returns the words of success. A lead that is
     no longer visible (reassigned away) or changed meanwhile is a conflict, not an overwrite.
     """
     try:
@@ -195,17 +198,15 @@ def _workspace_action(request, pk, action, make_form, perform, keep):
             messages.error(request, " ".join(error))
         return redirect("leads:detail", pk=pk)
     lead = lead_detail_for_user(request.user, pk)
-    kept = keep(form) if status == INVALID else {}
     response = render(
         request,
         "leads/lead_detail.html#workspace",
         _workspace(
             request,
             lead,
-            opened=action if status != 200 else "",
+            bound=form if status == INVALID else None,
             notice=notice,
             notice_kind=notice_kind,
-            **kept,
         ),
         status=status,
     )
@@ -239,14 +240,7 @@ def lead_log_activity(request, pk):
         short = " (short call)" if activity.is_short_call else ""
         return f"{activity.get_kind_display()} logged{short}."
 
-    return _workspace_action(
-        request,
-        pk,
-        "log",
-        lambda lead, data: ActivityForm(data),
-        perform,
-        keep=lambda form: {"activity_form": form},
-    )
+    return _workspace_action(request, pk, lambda lead, data: ActivityForm(data), perform)
 
 
 @require_POST
@@ -267,10 +261,8 @@ def lead_status(request, pk):
     return _workspace_action(
         request,
         pk,
-        "status",
         lambda lead, data: StatusForm(data, lead=lead, reasons=closing_reasons()),
         perform,
-        keep=lambda form: {"status_form": form},
     )
 
 
@@ -288,14 +280,7 @@ def lead_appointment(request, pk):
         )
         return f"Appointment set for {timezone.localtime(data['starts_at']):%a %b %-d, %H:%M}."
 
-    return _workspace_action(
-        request,
-        pk,
-        "appointment",
-        lambda lead, data: AppointmentForm(data),
-        perform,
-        keep=lambda form: {"appointment_form": form},
-    )
+    return _workspace_action(request, pk, lambda lead, data: AppointmentForm(data), perform)
 
 
 @require_POST
@@ -312,24 +297,16 @@ def lead_reopen_view(request, pk):
         )
         return f"Back at work as {lead.get_status_display().lower()}."
 
-    return _workspace_action(
-        request,
-        pk,
-        "reopen",
-        lambda lead, data: ReopenForm(data),
-        perform,
-        keep=lambda form: {"reopen_form": form},
-    )
+    return _workspace_action(request, pk, lambda lead, data: ReopenForm(data), perform)
 
 
 @require_POST
 @login_required
 def lead_task_complete(request, pk, task_pk):
     """Complete a task by saying what was done; the touch goes on the lead's timeline."""
-    prefix = f"task-{task_pk}"
 
     def make_form(lead, data):
-        return ActivityForm(data, prefix=prefix)
+        return ActivityForm(data, prefix=f"task-{task_pk}")
 
     def perform(lead, form):
         task = get_object_or_404(lead.tasks, pk=task_pk)
@@ -338,9 +315,7 @@ def lead_task_complete(request, pk, task_pk):
         )
         return f"Done: {task.title}"
 
-    return _workspace_action(
-        request, pk, prefix, make_form, perform, keep=lambda form: {"task_forms": {task_pk: form}}
-    )
+    return _workspace_action(request, pk, make_form, perform)
 
 
 @require_POST

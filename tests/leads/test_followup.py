@@ -196,3 +196,14 @@ def test_a_resurfaced_customer_gives_the_owner_a_task_today_and_a_notification(s
     notification = Notification.objects.get(recipient=salesperson, kind="resurfaced")
     assert notification.message == f"{lead.customer} came back: viewed 3 vehicles this week"
     assert notification.url == reverse("leads:detail", args=[lead.pk])
+
+
+def test_the_plan_page_runs_a_fixed_number_of_queries(
+    client, bdc_manager, django_assert_num_queries
+):
+    client.force_login(bdc_manager)
+    client.get(reverse("leads:plan"))
+
+    # session, user, the steps.
+    with django_assert_num_queries(3):
+        client.get(reverse("leads:plan"))

@@ -193,3 +193,14 @@ def test_a_service_advisor_has_no_queue(client, service_advisor):
     client.force_login(service_advisor)
 
     assert queue(client).status_code == 403
+
+
+def test_the_counters_fragment_runs_a_fixed_number_of_queries(
+    client, salesperson, story, django_assert_num_queries
+):
+    client.force_login(salesperson)
+    client.get(reverse("leads:queue_counters"))
+
+    # session, user, staff profile (team), the counters of leads, the counters of tasks.
+    with django_assert_num_queries(5):
+        client.get(reverse("leads:queue_counters"))
