@@ -71,7 +71,7 @@ def _lock(lead, seen=""):
 
 
 def _what_changed(lead, seen):
-    seen_status, _, seen_owner = seen.partition(":")
+    _, _, seen_owner = seen.partition(":")
     last = (
         LeadEvent.objects.filter(
             lead=lead,
