@@ -24,10 +24,15 @@ LEAD_OWNER_ROLES = frozenset(
 )
 
 
+def person_name(user):
+    """How the CRM names a person: their full name, else their username."""
+    return user.get_full_name() or user.get_username()
+
+
 def lead_owner_refusal(user, profile):
     """Why `user` (with their staff `profile`, or None) may not own sales leads, in words; ""
     when they may. Assignments and routing rules ask the same question."""
-    name = user.get_full_name() or user.get_username()
+    name = person_name(user)
     if profile is None or not (profile.active and user.is_active):
         return f"{name} is not an active member of the staff."
     if profile.role not in LEAD_OWNER_ROLES:
@@ -88,9 +93,7 @@ class StaffProfile(models.Model):
         indexes = [models.Index(fields=["team", "role"], name="staff_team_role_idx")]
 
     def __str__(self):
-        return (
-            f"{self.user.get_full_name() or self.user.get_username()} ({self.get_role_display()})"
-        )
+        return f"{person_name(self.user)} ({self.get_role_display()})"
 
 
 class Customer(models.Model):

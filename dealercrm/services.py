@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 from dealercrm.auth import permissions_cache_key
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidStaffSetting
-from dealercrm.models import Customer, Notification, Role, StaffProfile
+from dealercrm.models import Customer, Notification, Role, StaffProfile, person_name
 from dealercrm.roles import group_name
 
 logger = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def _notification_message(notification, connection):
     body = render_to_string(
         "dealercrm/email/notification.txt",
         {
-            "name": user.get_full_name() or user.get_username(),
+            "name": person_name(user),
             "message": notification.message,
             "link": settings.SITE_URL + url,
             "notifications_link": settings.SITE_URL + reverse("notifications"),

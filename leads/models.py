@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from dealercrm.models import Customer, Team
+from dealercrm.models import Customer, Team, person_name
 from dealercrm.vocabulary import LeadChannel, band_for
 from leads.submission import Format
 
@@ -348,7 +348,7 @@ class LeadEvent(models.Model):
     @property
     def actor_name(self):
         if self.actor_id:
-            return self.actor.get_full_name() or self.actor.get_username()
+            return person_name(self.actor)
         return self.actor_label or "system"
 
 

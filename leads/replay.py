@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from dealercrm.models import person_name
 from leads.models import Lead, LeadEvent, LeadSource, LeadStatus
 from leads.routing import _people
 from routing.engine import LeadFacts, decide, people_needed
@@ -191,7 +192,4 @@ def _load(people, person_id, change):
 
 
 def _names(ids):
-    return {
-        user.pk: user.get_full_name() or user.get_username()
-        for user in get_user_model().objects.filter(pk__in=ids)
-    }
+    return {user.pk: person_name(user) for user in get_user_model().objects.filter(pk__in=ids)}

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile, Team
+from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile, Team, person_name
 from dealercrm.services import notification_send
 from leads.errors import NoReassignReason, OverCapacity
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource, LeadStatus
@@ -418,10 +418,6 @@ def _minutes(delta):
     return f"{minutes} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
 
-def _name(user):
-    return user.get_full_name() or user.get_username()
-
-
 def _still_due(lead, now):
     return (
         lead.status == LeadStatus.NEW
@@ -503,16 +499,16 @@ def lead_first_response_missed(lead_id, now):
     if decision is not None:
         new_owner = get_user_model().objects.select_related("staff").get(pk=decision.owner_id)
         note = (
-            f"First response missed by {late} ({_name(missed_by)}); rotated to the next "
-            f"candidate, {_name(new_owner)}. {decision.explanation}."
+            f"First response missed by {late} ({person_name(missed_by)}); rotated to the next "
+            f"candidate, {person_name(new_owner)}. {decision.explanation}."
         )
         routing = _routing(replace(decision, explanation=note), Kind.ROTATED, now, rotation + 1)
         lead_assign(lead=lead, owner=new_owner, by=SLA_JOB, at=now, routing=routing)
         notification_send(
             recipient=new_owner,
             kind="assigned",
-            message=f"{lead.customer} is yours: {_name(missed_by)} missed the first response. "
-            f"Call by {timezone.localtime(routing.due_at):%H:%M}.",
+            message=f"{lead.customer} is yours: {person_name(missed_by)} missed the first "
+            f"response. Call by {timezone.localtime(routing.due_at):%H:%M}.",
             url=url,
             at=now,
         )
@@ -520,7 +516,7 @@ def lead_first_response_missed(lead_id, now):
         return "rotated"
     team_name = lead.team.name if lead.team_id else "general"
     note = (
-        f"First response missed by {late} ({_name(missed_by)}); after {rotation} "
+        f"First response missed by {late} ({person_name(missed_by)}); after {rotation} "
         f"rotation{'s' if rotation != 1 else ''} the lead waits in the {team_name} pool "
         "and the managers are told."
     )
@@ -620,7 +616,7 @@ def lead_claim(*, lead, by, at=None):
         outcome=ASSIGNED,
         owner_id=by.pk,
         team_id=getattr(profile, "team_id", None),
-        explanation=f"Claimed from {pool} by {_name(by)}",
+        explanation=f"Claimed from {pool} by {person_name(by)}",
         rule_id=((lead.routing or {}).get("rule") or {}).get("id"),
         rule_name=((lead.routing or {}).get("rule") or {}).get("name", ""),
         strategy=Strategy.POOL,
@@ -639,14 +635,14 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
         raise NoReassignReason("Say why the lead is reassigned; the history keeps it.")
     at = at or timezone.now()
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
-    before = _name(lead.owner) if lead.owner_id else "the pool"
-    after = _name(owner) if owner else "the pool"
-    explanation = f"Reassigned by {_name(by)} from {before} to {after}: {reason}"
+    before = person_name(lead.owner) if lead.owner_id else "the pool"
+    after = person_name(owner) if owner else "the pool"
+    explanation = f"Reassigned by {person_name(by)} from {before} to {after}: {reason}"
     if owner is not None:
         open_now, _ = _open_leads_locked(owner.pk) or (0, None)
         capacity = owner.staff.capacity if hasattr(owner, "staff") else 0
         if open_now >= capacity:
-            explanation += f" ({_name(owner)} now holds {open_now + 1} of {capacity})"
+            explanation += f" ({person_name(owner)} now holds {open_now + 1} of {capacity})"
     decision = Decision(
         outcome=ASSIGNED if owner else POOL,
         owner_id=owner.pk if owner else None,
@@ -659,7 +655,7 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
         notification_send(
             recipient=owner,
             kind="assigned",
-            message=f"{_name(by)} gave you {lead.customer}: {reason}",
+            message=f"{person_name(by)} gave you {lead.customer}: {reason}",
             url=reverse("leads:detail", args=[lead.pk]),
             at=at,
         )

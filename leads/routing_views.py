@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dealercrm.errors import InvalidStaffSetting
-from dealercrm.models import Team
+from dealercrm.models import Team, person_name
 from dealercrm.services import staff_set_routing
 from leads.forms import OpeningHoursForm, PreviewForm, ReplayForm, StaffRoutingForm
 from leads.replay import DEFAULT_DAYS, routing_replay
@@ -56,7 +56,7 @@ def staff_update(request, user_id):
     form = StaffRoutingForm(request.POST)
     if not form.is_valid() and "capacity" not in form.errors:
         return HttpResponseBadRequest("Post on_shift=1, on_shift=0 or a capacity.")
-    name = profile.user.get_full_name() or profile.user.get_username()
+    name = person_name(profile.user)
     error = form.errors["capacity"][0] if form.errors else ""
     if not error:
         try:

@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat
 
-from dealercrm.models import LEAD_OWNER_ROLES, StaffProfile
+from dealercrm.models import LEAD_OWNER_ROLES, StaffProfile, person_name
 from dealercrm.vocabulary import HOT_FROM
 from leads.filters import stale_leads
 from leads.models import (
@@ -176,8 +176,8 @@ def lead_owners():
 
 
 # The queue's order of urgency (issue: the right next action must be obvious). Lower is sooner.
-URGENCY_FIRST_RESPONSE, URGENCY_RESURFACED, URGENCY_HOT, URGENCY_OVERDUE, URGENCY_DUE_TODAY = (
-    range(5)
+URGENCY_FIRST_RESPONSE, URGENCY_RESURFACED, URGENCY_HOT, URGENCY_OVERDUE, URGENCY_DUE_TODAY = range(
+    5
 )
 URGENCY_REST = 9
 
@@ -293,7 +293,7 @@ def _event_entry(event):
     title = event.get_kind_display()
     if event.kind == Kind.ASSIGNED:
         to = event.to_owner
-        title = f"Assigned to {to.get_full_name() or to.get_username()}" if to else "To the pool"
+        title = f"Assigned to {person_name(to)}" if to else "To the pool"
     elif event.kind in (Kind.STATUS_CHANGED, Kind.REOPENED) and event.to_status:
         title = f"{title}: {event.get_from_status_display()} → {event.get_to_status_display()}"
     elif event.kind == Kind.APPOINTMENT_SET:
@@ -329,7 +329,7 @@ def _activity_entry(activity):
         kind=activity.kind,
         title=" · ".join(parts),
         detail=activity.body,
-        actor=(actor.get_full_name() or actor.get_username()) if actor else "",
+        actor=person_name(actor) if actor else "",
         automated=activity.automated,
         short_call=activity.is_short_call,
         tags=["customer responded"] if activity.customer_responded else [],

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import lead_owner_refusal
+from dealercrm.models import lead_owner_refusal, person_name
 from dealercrm.services import notification_send
 from leads.errors import (
     ActorRequired,
@@ -87,7 +87,7 @@ def _what_changed(lead, seen):
     )
     by = f" by {last.actor_name} at {timezone.localtime(last.at):%H:%M}" if last else ""
     if seen_owner != str(lead.owner_id or ""):
-        to = _name(lead.owner) if lead.owner_id else "the pool"
+        to = person_name(lead.owner) if lead.owner_id else "the pool"
         what = f"was reassigned to {to}{by}"
     else:
         what = f"was marked {lead.get_status_display().lower()}{by}"
@@ -113,10 +113,6 @@ def _resurfaced_tell_owner(lead, note, at):
         url=reverse("leads:detail", args=[lead.pk]),
         at=at,
     )
-
-
-def _name(user):
-    return user.get_full_name() or user.get_username()
 
 
 def _record(lead, kind, actor, at, **fields):
@@ -289,9 +285,7 @@ def lead_assign(*, lead, owner, by, note="", at=None, routing=None, only_from_po
     if not lead.is_open:
         raise LeadIsClosed(f"Lead {lead.pk} is {lead.status}; return it to work before assigning.")
     if only_from_pool and lead.owner_id is not None:
-        raise LeadAlreadyClaimed(
-            f"{lead.owner.get_full_name() or lead.owner.get_username()} claimed this lead first."
-        )
+        raise LeadAlreadyClaimed(f"{person_name(lead.owner)} claimed this lead first.")
     if lead.owner_id == (owner.pk if owner else None) and routing is None:
         return lead
     from_owner_id = lead.owner_id

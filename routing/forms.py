@@ -4,6 +4,7 @@ to the field it names."""
 
 from django import forms
 
+from dealercrm.models import person_name
 from dealercrm.vocabulary import SCORE_BANDS, LeadChannel
 from routing.conditions import Conditions
 from routing.models import Fallback, OpeningHours, Strategy
@@ -25,7 +26,7 @@ def _split(text):
 
 
 def _person(user):
-    name = user.get_full_name() or user.get_username()
+    name = person_name(user)
     staff = getattr(user, "staff", None)
     if staff is None:
         return name
@@ -148,7 +149,7 @@ class RuleForm(forms.Form):
         # One weight per person, shown beside their tick box; read only for the people ticked.
         for user in people:
             self.fields[f"weight_{user.pk}"] = forms.FloatField(
-                label=f"Weight of {user.get_full_name() or user.get_username()}",
+                label=f"Weight of {person_name(user)}",
                 min_value=0,
                 max_value=MAX_WEIGHT,
                 required=False,

@@ -5,6 +5,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dealercrm.models import person_name
 from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import Inquiry, Lead, LeadEvent, LeadStatus, WebEvent
 from leads.submission import CallDetails, Format, Submission, VehicleDetails
@@ -207,7 +208,7 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return person_name(user)
 
 
 class CustomerOutSerializer(serializers.Serializer):
@@ -448,7 +449,7 @@ class RoutingStaffSerializer(serializers.Serializer):
     )
 
     def get_name(self, profile) -> str:
-        return profile.user.get_full_name() or profile.user.get_username()
+        return person_name(profile.user)
 
 
 class RoutingStaffInSerializer(serializers.Serializer):

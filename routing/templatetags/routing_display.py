@@ -2,6 +2,7 @@
 
 from django import template
 
+from dealercrm.models import person_name
 from routing.conditions import Conditions
 from routing.models import Strategy
 
@@ -20,7 +21,7 @@ def rule_people(rule):
     under the weighted split: "Alice ×1, Bob ×3"."""
     names = []
     for user in sorted(rule.member_list, key=lambda u: (u.get_full_name(), u.get_username())):
-        name = user.get_full_name() or user.get_username()
+        name = person_name(user)
         if rule.strategy == Strategy.WEIGHTED:
             name = f"{name} ×{rule.weights.get(str(user.pk), 1):g}"
         names.append(name)
