@@ -88,6 +88,12 @@ class StaffProfile(models.Model):
         help_text="What asks you to act (a new lead, a first response due or missed, a repeat "
         "inquiry, a returning customer) also arrives by e-mail.",
     )
+    tasks_reminded_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day this person last got the morning reminder of their tasks; the "
+        "reminder sweep claims the day here so that nobody is reminded twice.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["team", "role"], name="staff_team_role_idx")]
@@ -193,3 +199,96 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.recipient_id}: {self.message}"
+
+
+class LifecycleDate(models.Model):
+    """A date in a customer's life with their car that is a reason to talk about the next one:
+    a lease or loan ending, a warranty running out, a purchase anniversary, a service due. The
+    recycling sweep turns each into a sales lead once, some days ahead (`leads.Recycling`)."""
+
+    class Kind(models.TextChoices):
+        LEASE_END = "lease_end", "Lease ends"
+        LOAN_MATURITY = "loan_maturity", "Loan matures"
+        WARRANTY_END = "warranty_end", "Warranty ends"
+        PURCHASE_ANNIVERSARY = "purchase_anniversary", "Purchase anniversary"
+        SERVICE_DUE = "service_due", "Service due"
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="lifecycle_dates"
+    )
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, null=True, blank=True, related_name="lifecycle_dates"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    date = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    recycled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the recycling sweep claimed the date (it does so once); what it made of "
+        "it is the date's recycling record.",
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind", "date"], name="lifecycledate_unique"
+            )
+        ]
+        indexes = [
+            # The recycling sweep: dates not recycled yet, coming into reach, by day.
+            models.Index(
+                fields=["date"],
+                condition=Q(recycled_at__isnull=True),
+                name="lifecycledate_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date:%Y-%m-%d} · {self.customer}"
+
+
+class SweepRun(models.Model):
+    """One run of a scheduled sweep (dealercrm.schedules): when, as of which moment, what it
+    looked at and changed, and what went wrong. Managers read it; the next run of the same
+    sweep starts its time window where the last successful one ended (`as_of`)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=40)
+    as_of = models.DateTimeField(help_text="The moment the sweep ran as of (its `now`).")
+    since = models.DateTimeField(
+        null=True, blank=True, help_text="Where its window started: the last successful run."
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    examined = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="What it did, by kind.")
+    error = models.TextField(blank=True, help_text="What went wrong, as the sweep reported it.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["name", "started_at"], name="sweeprun_name_started_idx"),
+            # The window of the next run: the latest successful run's as-of moment.
+            models.Index(
+                fields=["name", "as_of"], condition=Q(status="done"), name="sweeprun_done_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def seconds(self):
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -23,6 +23,8 @@ _SELLING = [
     "leads.view_followuptask",
     "leads.change_followuptask",
     "leads.view_followupstep",
+    "leads.view_resurfacing",
+    "dealercrm.view_lifecycledate",
 ]
 
 _MANAGING_SALES = [
@@ -52,6 +54,12 @@ _MANAGING_SALES = [
     "routing.delete_routingrule",
     "routing.view_openinghours",
     "routing.change_openinghours",
+    "leads.change_resurfacing",
+    "leads.view_lifecyclesettings",
+    "leads.change_lifecyclesettings",
+    "dealercrm.add_lifecycledate",
+    "dealercrm.change_lifecycledate",
+    "dealercrm.view_sweeprun",
 ]
 
 _SERVICING = [
@@ -60,6 +68,9 @@ _SERVICING = [
     "dealercrm.view_vehicle",
     "dealercrm.add_vehicle",
     "dealercrm.change_vehicle",
+    "dealercrm.view_lifecycledate",
+    "dealercrm.add_lifecycledate",
+    "dealercrm.change_lifecycledate",
     "leads.view_reason",
 ]
 
@@ -69,7 +80,12 @@ ROLE_PERMISSIONS = {
     Role.BDC_MANAGER: _MANAGING_SALES,
     Role.SALES_MANAGER: _MANAGING_SALES,
     Role.SERVICE_ADVISOR: _SERVICING,
-    Role.SERVICE_MANAGER: [*_SERVICING, "dealercrm.view_team", "dealercrm.view_staffprofile"],
+    Role.SERVICE_MANAGER: [
+        *_SERVICING,
+        "dealercrm.view_team",
+        "dealercrm.view_staffprofile",
+        "dealercrm.view_sweeprun",
+    ],
     Role.LEAD_PROVIDER: ["leads.submit_leads"],
 }
 

@@ -120,7 +120,16 @@ def customer_create(**fields):
 
 # Kinds worth an e-mail as well: each asks the person to act soon. Other kinds stay in the app.
 EMAIL_KINDS = frozenset(
-    {"assigned", "repeat_inquiry", "first_response_due", "resurfaced", "first_response_missed"}
+    {
+        "assigned",
+        "repeat_inquiry",
+        "first_response_due",
+        "resurfaced",
+        "first_response_missed",
+        "recycled",
+        "comeback_review",
+        "tasks_due",
+    }
 )
 # One task e-mails this many notifications of a bulk send (an import), over one connection to
 # the mail server; a task per notification would cost an enqueue (a committed INSERT with the ORM

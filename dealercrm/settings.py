@@ -182,10 +182,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# django-q2 runs scheduled and background work; the ORM broker needs nothing beyond the database.
+# django-q2 runs scheduled and background work. It queues its tasks in the database (the ORM broker) unless REDIS_URL names a Redis
+# server, which several task clusters on several machines then share.
+REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "dealercrm",
-    "orm": "default",
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     "timeout": 300,
     "retry": 360,

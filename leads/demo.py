@@ -555,7 +555,7 @@ def _bulk_batch(rng, now, run, offset, size, people, paths, weights, reasons):
                 created_at=created,
                 assigned_at=steps[0][1],
                 first_contacted_at=contacted,
-                last_activity_at=contacted,
+                last_activity_at=max(filter(None, (created, contacted, steps[-1][1]))),
                 status_changed_at=steps[-1][1],
                 closed_at=closed,
             )

@@ -1,18 +1,13 @@
 """Filter sets shared by the lead pages and the API."""
 
-from datetime import timedelta
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
 from dealercrm.models import Team
 from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
 from routing.forms import PersonChoiceField
-
-# A lead nobody has worked for this long is stale (the first of the sweeps' tiers).
-STALE_AFTER = timedelta(days=7)
 
 
 class AnyYesNo(django_filters.widgets.BooleanWidget):
@@ -38,9 +33,10 @@ class LeadFilter(django_filters.FilterSet):
         empty_label="Any",
     )
     stale = django_filters.BooleanFilter(
-        method="filter_stale",
-        label=f"Open and not worked for {STALE_AFTER.days} days",
-        widget=AnyYesNo,
+        method="filter_stale", label="Quiet: no CRM activity for a stale tier", widget=AnyYesNo
+    )
+    quiet_days = django_filters.NumberFilter(
+        field_name="stale_tier", lookup_expr="gte", label="Quiet for at least (days)"
     )
     resurfaced = django_filters.BooleanFilter(
         method="filter_resurfaced", label="The customer came back by themselves", widget=AnyYesNo
@@ -56,8 +52,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(score__gte=low, score__lte=high)
 
     def filter_stale(self, queryset, name, value):
-        stale = stale_leads()
-        return queryset.filter(stale if value else ~stale)
+        return queryset.filter(stale_leads() if value else ~stale_leads())
 
     def filter_resurfaced(self, queryset, name, value):
         return queryset.filter(resurfaced_at__isnull=not value)
@@ -66,12 +61,10 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(customer_search(value))
 
 
-def stale_leads(now=None):
-    """Open leads nobody has worked for STALE_AFTER."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    return Q(status__in=sorted(OPEN_STATUSES)) & (
-        Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
-    )
+def stale_leads():
+    """Open leads the stale sweep flagged as quiet (a tier's days without CRM activity); any
+    activity clears the flag."""
+    return Q(stale_tier__gt=0)
 
 
 def customer_search(text):

@@ -3,14 +3,19 @@ themselves, which managers edit.
 
 The task helpers here run inside a lead service (`leads.services`) that already holds the lead's
 row lock; they are not called on their own. Completing a task is a lead service too
-(`followup_task_complete`), because it logs an activity on the lead.
+(`followup_task_complete`), because it logs an activity on the lead. The morning reminder
+(`followup_reminders_send`) is the plan's scheduled part.
 """
 
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count, Min, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from dealercrm.models import StaffProfile
+from dealercrm.services import notification_build, notifications_send_many
 from leads.errors import InvalidActivity
 from leads.models import Activity, FollowUpStep, FollowUpTask
 
@@ -87,3 +92,63 @@ def followup_steps_set(steps):
         FollowUpStep(day=day, channel=channel, instruction=instruction.strip()[:200])
         for day, channel, instruction in sorted(steps)
     )
+
+
+def followup_reminders_send(*, now, hour):
+    """Once a day, from `hour` local time on: tell each person who has open tasks due today or
+    overdue what the day holds. Each person's day is claimed first with a conditional update of
+    `StaffProfile.tasks_reminded_on`, so a second sweep (or the next hourly run) reminds nobody
+    twice. Returns (people examined, people reminded)."""
+    local = timezone.localtime(now)
+    if local.hour < hour:
+        return 0, 0
+    today = local.date()
+    not_yet = StaffProfile.objects.filter(active=True, user__is_active=True).filter(
+        Q(tasks_reminded_on__isnull=True) | Q(tasks_reminded_on__lt=today)
+    )
+    people = list(not_yet.values_list("user_id", flat=True))
+    if not people:
+        return 0, 0
+    due = {
+        row["assignee_id"]: row
+        for row in FollowUpTask.objects.filter(
+            status=Status.OPEN, assignee_id__in=people, due_on__lte=today
+        )
+        .values("assignee_id")
+        .annotate(
+            today=Count("pk", filter=Q(due_on=today)),
+            appointments=Count("pk", filter=Q(due_on=today, kind=FollowUpTask.Kind.APPOINTMENT)),
+            overdue=Count("pk", filter=Q(due_on__lt=today)),
+            oldest=Min("due_on"),
+        )
+    }
+    reminded = []
+    for person in people:
+        if not not_yet.filter(user_id=person).update(tasks_reminded_on=today):
+            continue  # a parallel sweep reminded this person
+        if person in due:
+            reminded.append(
+                notification_build(
+                    recipient_id=person,
+                    kind="tasks_due",
+                    message=_reminder(due[person]),
+                    url=reverse("leads:queue"),
+                    at=now,
+                )
+            )
+    notifications_send_many(reminded)
+    return len(people), len(reminded)
+
+
+def _reminder(row):
+    parts = []
+    if row["today"]:
+        appointments = row["appointments"]
+        parts.append(
+            f"{row['today']} task{'s' if row['today'] != 1 else ''} due today"
+            + (f" ({appointments} appointment{'s' if appointments != 1 else ''})"
+               if appointments else "")  # fmt: skip
+        )
+    if row["overdue"]:
+        parts.append(f"{row['overdue']} overdue since {row['oldest']:%b %-d}")
+    return "Good morning: " + " and ".join(parts) + "."

@@ -189,7 +189,16 @@ class Lead(models.Model):
     # The latest routing decision, as its ASSIGNED event holds it, so that lists and the API
     # show why a lead is where it is without reading the history.
     routing = models.JSONField(default=dict, blank=True)
-    last_activity_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(
+        help_text="Last CRM activity: a touch, a status change or a return to work; the lead's "
+        "creation until the first. The stale sweep counts quiet days from here."
+    )
+    stale_tier = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The longest quiet period (in days, one of the stale sweep's tiers) the lead "
+        "has passed without CRM activity; 0 once it is worked again.",
+    )
     last_seen_at = models.DateTimeField(
         null=True, blank=True, help_text="Last visit of the customer to the dealer's website."
     )
@@ -231,6 +240,18 @@ class Lead(models.Model):
             ),
             # Stale sweeps: open leads by their last CRM activity.
             models.Index(fields=["status", "last_activity_at"], name="lead_status_activity_idx"),
+            # The stale sweep: quiet leads whose customer was seen on the website lately.
+            models.Index(
+                fields=["last_seen_at"],
+                condition=Q(stale_tier__gt=0, resurfaced_at__isnull=True),
+                name="lead_quiet_seen_idx",
+            ),
+            # The reactivation sweep: closed leads whose customer was seen on the website lately.
+            models.Index(
+                fields=["last_seen_at"],
+                condition=Q(status__in=["lost", "disqualified"]),
+                name="lead_closed_seen_idx",
+            ),
             # Reports over closed leads by month.
             models.Index(fields=["status", "closed_at"], name="lead_status_closed_idx"),
             models.Index(fields=["customer", "created_at"], name="lead_customer_idx"),
@@ -286,6 +307,7 @@ class LeadEvent(models.Model):
         MERGED = "merged", "Repeat inquiry"
         RESPONSE_MISSED = "response_missed", "First response missed"
         APPOINTMENT_SET = "appointment_set", "Appointment set"
+        RESURFACED = "resurfaced", "The customer came back"
 
     class ReopenCause(models.TextChoices):
         PERSON = "person", "A person returned it to work"
@@ -733,3 +755,154 @@ class WebEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_type_display()} · {self.visitor_id} · {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Resurfacing(models.Model):
+    """A customer who came back to the dealer's website while their lead was quiet or closed:
+    what they did there (the evidence) and what the CRM did about it. Written by
+    `leads.resurfacing`; reports follow what happened to the lead afterwards."""
+
+    class Kind(models.TextChoices):
+        NOT_LOST = "not_lost", "Quiet lead, customer still shopping"
+        REACTIVATION = "reactivation", "Closed lead, customer shopping again"
+
+    class Outcome(models.TextChoices):
+        RESURFACED = "resurfaced", "Back with its salesperson"
+        REOPENED = "reopened", "Returned to work"
+        REVIEW = "review", "Waiting for a manager's review"
+        DISMISSED = "dismissed", "Dismissed by a manager"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="resurfacings")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detected_at = models.DateTimeField()
+    quiet_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For a quiet lead: the stale tier it had reached."
+    )
+    evidence = models.JSONField(
+        default=dict,
+        help_text="What the customer did on the website: sessions, vehicles viewed, forms, "
+        "other actions, first and last seen.",
+    )
+    summary = models.CharField(max_length=300, help_text="The evidence in words, as told.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who was given the customer; empty when the lead waits in a pool or review.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "detected_at"], name="resurfacing_lead_idx"),
+            models.Index(
+                fields=["detected_at"],
+                condition=Q(outcome="review"),
+                name="resurfacing_review_idx",
+            ),
+        ]
+        constraints = [
+            # One review at a time per lead: a sweep never asks twice about the same comeback.
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(outcome="review"), name="resurfacing_one_review"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · lead {self.lead_id} · {self.detected_at:%Y-%m-%d}"
+
+
+class Recycling(models.Model):
+    """A customer's life-cycle date that brought them back to sales: the lead it made (or the
+    open lead it was added to). One per date, which is what keeps recycling to once per date."""
+
+    lifecycle_date = models.OneToOneField(
+        "dealercrm.LifecycleDate", on_delete=models.PROTECT, related_name="recycling"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="recyclings")
+    created_lead = models.BooleanField(
+        help_text="A new lead was made; otherwise the customer's open lead was given the date."
+    )
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.lifecycle_date} → lead {self.lead_id}"
+
+
+def _default_stale_tiers():
+    return [7, 14, 21]
+
+
+class LifecycleSettings(models.Model):
+    """How the scheduled sweeps treat quiet, lost and returning customers; one row, which sales
+    and BDC managers edit. The defaults follow the field's figures (DESIGN.md)."""
+
+    class ReactivationMode(models.TextChoices):
+        REOPEN = "reopen", "Return the lead to work with its salesperson"
+        REVIEW = "review", "Put it in the review queue for a manager"
+
+    stale_tiers = models.JSONField(
+        default=_default_stale_tiers,
+        help_text="Days without CRM activity after which an open lead is flagged as quiet, "
+        "tier by tier.",
+    )
+    reactivation_mode = models.CharField(
+        max_length=8, choices=ReactivationMode.choices, default=ReactivationMode.REOPEN
+    )
+    reactivation_window_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Website activity counts as buying behaviour within this many days."
+    )
+    reactivation_sessions = models.PositiveSmallIntegerField(
+        default=2, help_text="Visits in the window that show buying behaviour (0: not used)."
+    )
+    reactivation_vehicle_views = models.PositiveSmallIntegerField(
+        default=1, help_text="Vehicle views in the window that show it (0: not used)."
+    )
+    reactivation_form_views = models.PositiveSmallIntegerField(
+        default=1, help_text="Form views or submissions in the window that show it (0: not used)."
+    )
+    archive_after_days = models.PositiveSmallIntegerField(
+        default=30,
+        help_text="New or contacted leads buying later than in 3 months are archived after this "
+        "many days without CRM activity.",
+    )
+    recycle_lease_end_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Days before a lease ends that the customer comes back to sales."
+    )
+    recycle_loan_maturity_days = models.PositiveSmallIntegerField(default=90)
+    recycle_warranty_end_days = models.PositiveSmallIntegerField(default=60)
+    recycle_purchase_anniversary_days = models.PositiveSmallIntegerField(default=30)
+    recycle_service_due_days = models.PositiveSmallIntegerField(default=14)
+    reminder_hour = models.PositiveSmallIntegerField(
+        default=8, help_text="Local hour of the morning reminder of the day's tasks (0-23)."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "life-cycle settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pk=1), name="lifecyclesettings_single_row"
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_hour__lte=23), name="lifecyclesettings_reminder_hour"
+            ),
+        ]
+
+    def __str__(self):
+        return "Life-cycle settings"
+
+    @classmethod
+    def current(cls):
+        settings_row, _ = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+    def recycle_days(self, kind):
+        """How many days ahead of a life-cycle date of `kind` it is recycled."""
+        return getattr(self, f"recycle_{kind}_days")

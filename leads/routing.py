@@ -18,7 +18,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import LEAD_OWNER_ROLES, Role, StaffProfile, Team, person_name
+from dealercrm.models import (
+    LEAD_OWNER_ROLES,
+    Role,
+    StaffProfile,
+    Team,
+    lead_owner_refusal,
+    person_name,
+)
 from dealercrm.services import notification_send
 from leads.errors import NoReassignReason, OverCapacity
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource, LeadStatus
@@ -55,6 +62,7 @@ class Kind:
     TO_POOL = "to_pool"  # missed too often, or nobody left: the pool and a manager
     CLAIMED = "claimed"  # somebody took it from the pool
     REASSIGNED = "reassigned"  # a manager moved it
+    RESURFACED = "resurfaced"  # the customer came back and its owner had left (or it was pooled)
 
 
 @dataclass(frozen=True)
@@ -338,6 +346,41 @@ def routing_for_new_lead(fields, *, source, team_name, customer_id, known_custom
     return replace(_routing(decision, Kind.ROUTED, at), owner=owner)
 
 
+def routing_for_recycled_lead(*, customer_id, at, why):
+    """A binding decision for a lead the CRM makes for a returning customer (a life-cycle date
+    came up): their previous salesperson when that person still takes leads — whatever their
+    shift or load, the customer is theirs — otherwise the rules, as for a lead from source
+    "recycle". `why` opens the explanation. No first-response deadline: the owner gets a task
+    for the day instead."""
+    previous_id = _previous_owner(customer_id)
+    owner = None
+    if previous_id is not None:
+        owner = get_user_model().objects.select_related("staff").filter(pk=previous_id).first()
+        if owner is not None and lead_owner_refusal(owner, getattr(owner, "staff", None)):
+            owner = None
+    if owner is not None:
+        decision = Decision(
+            outcome=ASSIGNED,
+            owner_id=owner.pk,
+            owner_name=person_name(owner),
+            team_id=owner.staff.team_id,
+            explanation=f"{why}: back to {person_name(owner)}, the customer's salesperson",
+        )
+    else:
+        facts = LeadFacts(
+            local_time=timezone.localtime(at),
+            source=Lead.Channel.RECYCLE,
+            channel=Lead.Channel.RECYCLE,
+            known_customer=True,
+            previous_owner_id=previous_id,
+        )
+        decision, owner = routing_decide(facts, customer_id=customer_id)
+        if decision.owner_id is not None and owner is None:
+            owner = get_user_model().objects.select_related("staff").get(pk=decision.owner_id)
+        decision = replace(decision, explanation=f"{why}: {decision.explanation}")
+    return replace(_routing(decision, Kind.ROUTED, at), due_at=None, owner=owner)
+
+
 def _routing(decision, kind, at, rotation=0):
     return Routing(
         decision=decision,
@@ -549,6 +592,11 @@ def _owners_so_far(lead):
     return frozenset(owners)
 
 
+def lead_managers(lead):
+    """Who hears of a lead nobody holds: see `_managers`."""
+    return _managers(lead, lead.routing or {})
+
+
 def _managers(lead, previous):
     """Who hears of a missed first response: the rule's named manager, else the sales and BDC
     managers of the lead's team, else every sales and BDC manager."""
@@ -660,6 +708,26 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
             at=at,
         )
     return lead
+
+
+@transaction.atomic
+def lead_reroute(*, lead, by, why, at):
+    """Route an open lead again, as the rules would route it now: its customer came back and
+    its owner no longer takes leads, or it waits in a pool. `why` opens the explanation the
+    history keeps. Returns the lead as routed (customer, owner and team loaded); it stays with
+    nobody when the rules choose nobody."""
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("team", "customer").get(
+        pk=lead.pk
+    )
+    decision, owner = routing_decide(
+        facts_for_lead(lead, at), customer_id=lead.customer_id, lead_id=lead.pk
+    )
+    if decision.owner_id is not None and owner is None:
+        owner = get_user_model().objects.select_related("staff").get(pk=decision.owner_id)
+    decision = replace(decision, explanation=f"{why} {decision.explanation}.")
+    routing = _taken_over(lead, decision, Kind.RESURFACED, at)
+    lead_assign(lead=lead, owner=owner, by=by, at=at, routing=routing)
+    return Lead.objects.select_related("customer", "owner__staff", "team").get(pk=lead.pk)
 
 
 def routing_preview_for(user, data):

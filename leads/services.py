@@ -12,11 +12,9 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import lead_owner_refusal, person_name
-from dealercrm.services import notification_send
+from dealercrm.models import LifecycleDate, lead_owner_refusal, person_name
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
@@ -94,35 +92,17 @@ def _what_changed(lead, seen):
     return f"This lead {what} while you had it open. Nothing was saved; look at it again first."
 
 
-def _resurfaced_tell_owner(lead, note, at):
-    """A customer who came back is the owner's to call today: a task and a notification that
-    says what brought them back (`note`, written by whoever noticed: the sweep's evidence)."""
-    if lead.owner_id is None:
-        return
-    followup_task_add(
-        lead,
-        kind=FollowUpTask.Kind.RESURFACED,
-        title=f"{lead.customer} came back: call today",
-        due_on=timezone.localdate(at),
-        at=at,
-    )
-    notification_send(
-        recipient_id=lead.owner_id,
-        kind="resurfaced",
-        message=f"{lead.customer} came back" + (f": {note}" if note else "."),
-        url=reverse("leads:detail", args=[lead.pk]),
-        at=at,
-    )
-
-
 def _record(lead, kind, actor, at, **fields):
     return LeadEvent.objects.create(lead=lead, kind=kind, at=at, **actor, **fields)
 
 
 def _set_status(lead, to_status, at):
-    """Write the status and the fields that follow it; returns the names to save."""
+    """Write the status and the fields that follow it; returns the names to save. A status
+    change is CRM activity: the lead is no longer quiet."""
     lead.status = to_status
     lead.status_changed_at = at
+    lead.last_activity_at = max(lead.last_activity_at, at)
+    lead.stale_tier = 0
     if to_status in CLOSED_STATUSES:
         lead.closed_at = at
     else:
@@ -133,9 +113,13 @@ def _set_status(lead, to_status, at):
     if to_status != LeadStatus.APPOINTMENT:
         lead.appointment_at = None
     _tasks_follow_status(lead, to_status, at)
+    if to_status == LeadStatus.SOLD:
+        _anniversary_add(lead, at)
     return [
         "status",
         "status_changed_at",
+        "last_activity_at",
+        "stale_tier",
         "closed_at",
         "close_reason",
         "first_contacted_at",
@@ -154,6 +138,22 @@ def _tasks_follow_status(lead, to_status, at):
         followup_tasks_cancel(
             lead, at, "Appointment no longer on", kinds=[FollowUpTask.Kind.APPOINTMENT]
         )
+
+
+def _anniversary_add(lead, at):
+    """A sale gives the customer a purchase anniversary, which the recycling sweep brings back
+    to sales a year on."""
+    sold_on = timezone.localdate(at)
+    try:
+        anniversary = sold_on.replace(year=sold_on.year + 1)
+    except ValueError:  # sold on February 29
+        anniversary = sold_on.replace(year=sold_on.year + 1, day=28)
+    LifecycleDate.objects.get_or_create(
+        customer_id=lead.customer_id,
+        kind=LifecycleDate.Kind.PURCHASE_ANNIVERSARY,
+        date=anniversary,
+        defaults={"note": f"Bought {lead.vehicle_label or 'a vehicle'} on {sold_on:%b %-d, %Y}"},
+    )
 
 
 def _check_assignee(owner):
@@ -186,6 +186,7 @@ def lead_build(*, customer, source, at, **fields):
         status=LeadStatus.NEW,
         created_at=at,
         status_changed_at=at,
+        last_activity_at=at,
         **fields,
     )
 
@@ -361,7 +362,8 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     it had when it was closed, so its progress is not lost. Its reason for closing stays in the
     history, and reports count the return as a correction.
     A lead that had been contacted gets a fresh follow-up plan; a resurfaced one is marked so
-    the queue puts it near the top until someone reaches the customer.
+    the queue puts it near the top until someone reaches the customer (`leads.resurfacing`
+    tells its salesperson).
     Raises InvalidTransition for a lead that is open or sold, LeadChangedMeanwhile (see `_lock`).
     """
     actor = _actor(by)
@@ -387,7 +389,6 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     if cause == LeadEvent.ReopenCause.RESURFACING:
         lead.resurfaced_at = at
         update_fields.append("resurfaced_at")
-        _resurfaced_tell_owner(lead, note, at)
     lead.save(update_fields=[*update_fields, "updated_at"])
     _record(
         lead,
@@ -449,9 +450,10 @@ def activity_log(
         occurred_at=occurred_at,
     )
     update_fields = ["updated_at"]
-    if lead.last_activity_at is None or occurred_at > lead.last_activity_at:
+    if occurred_at > lead.last_activity_at:
         lead.last_activity_at = occurred_at
-        update_fields.append("last_activity_at")
+        lead.stale_tier = 0
+        update_fields += ["last_activity_at", "stale_tier"]
     if activity.is_personal_outbound:
         if lead.resurfaced_at is not None:
             lead.resurfaced_at = None

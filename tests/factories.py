@@ -76,3 +76,25 @@ def make_lead(status=LeadStatus.NEW, owner=None, team=None, customer=None, by="t
             lead=lead, to_status=step, by=by, reason=reason(*closing) if closing else None
         )
     return lead
+
+
+def browse(customer, at, *, type="vehicle_view", session="s1", make="Kia", model="EV6", vin=""):
+    """The customer does one thing on the dealer's website at `at`, as its tracker reports it
+    (identified by their e-mail)."""
+    from leads.tracking import WebEventInput, web_events_record
+
+    web_events_record(
+        [
+            WebEventInput(
+                visitor_id=f"visitor-{customer.pk}",
+                type=type,
+                occurred_at=at,
+                session_id=session,
+                make=make if type == "vehicle_view" else "",
+                model=model if type == "vehicle_view" else "",
+                vin=vin,
+                email=customer.email,
+            )
+        ],
+        at=at,
+    )

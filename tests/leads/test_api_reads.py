@@ -10,6 +10,7 @@ from leads.intake import lead_intake
 from leads.models import LeadSource, LeadStatus
 from leads.services import activity_log, lead_assign
 from leads.submission import Submission, VehicleDetails
+from leads.tasks import stale_sweep
 from tests.factories import make_lead, make_staff
 
 
@@ -51,9 +52,8 @@ def test_filters_by_status_owner_source_band_created_and_stale(client, bdc_manag
         )
     ).lead
     cold = lead_intake(Submission(source="website", emails=("cold@example.com",))).lead
-    stale = make_lead(owner=salesperson)
-    stale.created_at = now - timedelta(days=10)
-    stale.save(update_fields=["created_at"])
+    stale = make_lead(owner=salesperson, at=now - timedelta(days=10))
+    stale_sweep(now=now)
     worked = make_lead(owner=salesperson)
     activity_log(lead=worked, kind="call", by=salesperson, occurred_at=now - timedelta(days=1))
     lead_assign(lead=cold, owner=salesperson, by=bdc_manager)

@@ -8,12 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import Notification
 from leads.errors import InvalidActivity, TaskClosed
 from leads.followup import followup_steps_set
-from leads.models import Activity, FollowUpStep, FollowUpTask, LeadEvent
+from leads.models import Activity, FollowUpStep, FollowUpTask
 from leads.routing import lead_reassign
-from leads.services import activity_log, followup_task_complete, lead_change_status, lead_reopen
+from leads.services import activity_log, followup_task_complete, lead_change_status
 from tests.factories import make_lead, reason
 
 pytestmark = pytest.mark.django_db
@@ -179,23 +178,6 @@ def test_a_salesperson_may_not_edit_the_plan(client, salesperson):
     client.force_login(salesperson)
 
     assert client.get(reverse("leads:plan")).status_code == 403
-
-
-def test_a_resurfaced_customer_gives_the_owner_a_task_today_and_a_notification(salesperson):
-    lead = make_lead("lost", owner=salesperson)
-
-    lead_reopen(
-        lead=lead,
-        cause=LeadEvent.ReopenCause.RESURFACING,
-        by="sweep:not-lost",
-        note="viewed 3 vehicles this week",
-    )
-
-    task = lead.tasks.get(kind=FollowUpTask.Kind.RESURFACED)
-    assert (task.assignee, task.due_on, task.status) == (salesperson, timezone.localdate(), "open")
-    notification = Notification.objects.get(recipient=salesperson, kind="resurfaced")
-    assert notification.message == f"{lead.customer} came back: viewed 3 vehicles this week"
-    assert notification.url == reverse("leads:detail", args=[lead.pk])
 
 
 def test_the_plan_page_runs_a_fixed_number_of_queries(

@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealercrm.models import Customer
-from leads.models import FollowUpTask, Lead, LeadEvent
-from leads.services import lead_change_status, lead_reopen
-from tests.factories import CustomerFactory, make_lead
+from leads.models import FollowUpTask, Lead
+from leads.resurfacing import lead_reactivate
+from leads.services import lead_change_status
+from leads.tasks import stale_sweep
+from tests.factories import CustomerFactory, browse, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +41,8 @@ def story(salesperson, other_salesperson):
     leads["overdue"] = make_lead("contacted", owner=salesperson)
     leads["hot"] = make_lead("contacted", owner=salesperson, score=85)
     leads["resurfaced"] = make_lead("lost", owner=salesperson)
-    lead_reopen(lead=leads["resurfaced"], cause=LeadEvent.ReopenCause.RESURFACING, by="sweep:test")
+    browse(leads["resurfaced"].customer, now + timedelta(seconds=1))
+    assert lead_reactivate(leads["resurfaced"].pk, now=now + timedelta(seconds=2)) == "reopened"
     leads["due_later"] = make_lead(owner=salesperson)
     leads["due_soon"] = make_lead(owner=salesperson)
     set_fields(leads["due_later"], first_response_due_at=now + timedelta(minutes=4))
@@ -108,10 +111,11 @@ def test_filters_narrow_the_queue(client, salesperson, story):
     assert ids(queue(client, score_band="hot")) == [story["hot"].pk]
 
 
-def test_a_stale_lead_can_be_filtered(client, salesperson):
+def test_a_lead_the_stale_sweep_flagged_can_be_filtered(client, salesperson):
     stale = make_lead("contacted", owner=salesperson)
     make_lead("contacted", owner=salesperson)
     set_fields(stale, last_activity_at=timezone.now() - timedelta(days=8))
+    stale_sweep(now=timezone.now())
     client.force_login(salesperson)
 
     assert ids(queue(client, stale="true")) == [stale.pk]

@@ -135,9 +135,9 @@ def test_response_speeds_are_the_median_of_the_last_30_days(sales_team, salesper
         created_at=ARRIVED - timedelta(days=40), assigned_at=ARRIVED - timedelta(days=40)
     )
 
-    result = response_times_refresh(now=now.isoformat())
+    result = response_times_refresh(now=now)
 
-    assert result == {"examined": 3, "people": 1, "changed": 1}
+    assert result == {"examined": 3, "changed": 1, "people": 1}
     assert StaffProfile.objects.get(user=salesperson).response_seconds == 240.0
 
 

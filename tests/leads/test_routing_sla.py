@@ -35,7 +35,7 @@ def lead(sellers, bdc_manager):
 
 
 def sweep(at):
-    return first_response_sweep(now=at.isoformat())
+    return first_response_sweep(now=at)
 
 
 def test_the_owner_is_warned_two_minutes_before_the_deadline_once(lead, sellers):
@@ -67,7 +67,7 @@ def test_a_missed_lead_goes_to_the_next_candidate_with_both_names_in_its_history
     missed_at = DUE + timedelta(minutes=7)
 
     assert sweep(missed_at) == {
-        "examined": 1, "warned": 0, "rotated": 1, "to_pool": 0, "alerted": 0
+        "examined": 1, "changed": 1, "warned": 0, "rotated": 1, "to_pool": 0, "alerted": 0
     }  # fmt: skip
 
     lead.refresh_from_db()
@@ -97,7 +97,14 @@ def test_running_the_sweep_twice_at_the_same_moment_changes_nothing_the_second_t
     events = LeadEvent.objects.count()
     notifications = Notification.objects.count()
 
-    assert sweep(at) == {"examined": 0, "warned": 0, "rotated": 0, "to_pool": 0, "alerted": 0}
+    assert sweep(at) == {
+        "examined": 0,
+        "changed": 0,
+        "warned": 0,
+        "rotated": 0,
+        "to_pool": 0,
+        "alerted": 0,
+    }
     assert LeadEvent.objects.count() == events
     assert Notification.objects.count() == notifications
 
@@ -175,6 +182,17 @@ def test_schedules_are_synced_idempotently(db):
     call_command("sync_schedules")
 
     first_response = Schedule.objects.get(name="first-response")
-    assert first_response.func == "leads.tasks.first_response_sweep"
+    assert (first_response.func, first_response.args) == (
+        "dealercrm.schedules.sweep_run",
+        "'first-response'",
+    )
     assert first_response.minutes == 1
-    assert Schedule.objects.count() == 2
+    assert sorted(Schedule.objects.values_list("name", flat=True)) == [
+        "archive",
+        "first-response",
+        "reactivation",
+        "recycle",
+        "response-times",
+        "stale",
+        "task-reminders",
+    ]

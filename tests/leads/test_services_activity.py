@@ -15,7 +15,7 @@ S = LeadStatus
 
 @pytest.mark.django_db
 def test_the_first_personal_call_contacts_a_new_lead(salesperson):
-    lead = make_lead(S.NEW, owner=salesperson)
+    lead = make_lead(S.NEW, owner=salesperson, at=timezone.now() - timedelta(minutes=10))
     at = timezone.now() - timedelta(minutes=3)
 
     activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson, occurred_at=at)

@@ -1,13 +1,15 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
-from dealercrm.schedules import SWEEPS, SWEEPS_BY_NAME
+from dealercrm.schedules import SWEEPS, SWEEPS_BY_NAME, moment, sweep_run
 
 
 class Command(BaseCommand):
-    help = "Run a scheduled sweep once, now or as of --now, and print what it did as JSON."
+    help = (
+        "Run a scheduled sweep once, now or as of --now, keep it in the sweep history and print "
+        "what it did as JSON."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="*", help=", ".join(SWEEPS_BY_NAME))
@@ -24,9 +26,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Unknown sweep {', '.join(unknown)}; known: {', '.join(SWEEPS_BY_NAME)}."
             )
+        try:
+            now = moment(now)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         for name in names:
-            try:
-                result = import_string(SWEEPS_BY_NAME[name].func)(now=now)
-            except ValueError as error:
-                raise CommandError(str(error)) from None
+            result = sweep_run(name, now)
             self.stdout.write(json.dumps({"sweep": name, **result}))
