@@ -167,7 +167,11 @@ def reactivation_sweep(now, since=None):
             Exists(
                 Lead.objects.filter(customer_id=OuterRef("customer_id"))
                 .exclude(pk=OuterRef("pk"))
-                .filter(Q(status__in=OPEN_STATUSES) | Q(created_at__gt=OuterRef("created_at")))
+                .filter(
+                    Q(status__in=OPEN_STATUSES)
+                    | Q(created_at__gt=OuterRef("created_at"))
+                    | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+                )
             )
         )
         .order_by("pk")
