@@ -13,7 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from dealercrm.demo import salespeople_by_team
-from dealercrm.models import Customer, Role, StaffProfile, Team
+from dealercrm.models import Customer, LifecycleDate, Role, StaffProfile, Team
+from dealercrm.schedules import sweep_run
 from dealercrm.services import customer_create, staff_create
 from leads.models import (
     Activity,
@@ -137,11 +138,17 @@ def seed(context):
             story.tell(number)
         _work_the_plans(context, story.rng)
         browsing = _browsing(context)
+        dates = _lifecycle_dates(context)
     response_times_refresh(now=context.now)
     context.log(
-        f"Created {DEMO_LEADS} demo leads with their history, {len(SOURCE_SETTINGS)} lead sources "
-        f"and {browsing} website events."
+        f"Created {DEMO_LEADS} demo leads with their history, {len(SOURCE_SETTINGS)} lead sources, "
+        f"{browsing} website events and {dates} coming life-cycle dates."
     )
+    # The sweeps run once now, so that the demo opens with quiet leads flagged and the
+    # customers who came back already in their salespeople's queues.
+    for name in ("stale", "reactivation", "recycle", "archive"):
+        done = sweep_run(name, context.now)
+        context.log(f"Sweep {name}: {done['changed']} changed of {done['examined']} examined.")
 
 
 def _sources():
@@ -178,7 +185,9 @@ def _browsing(context):
         "customer"
     )
     for lead in leads.order_by("pk"):
-        still_shopping = lead.status == LeadStatus.LOST and rng.random() < 0.2
+        # About one in five lost or long-quiet customers is still shopping (DESIGN.md).
+        quiet = lead.is_open and lead.last_activity_at < now - timedelta(days=7)
+        still_shopping = (lead.status == LeadStatus.LOST or quiet) and rng.random() < 0.2
         if rng.random() > 0.4 and not still_shopping:
             continue
         visitor_id = f"demo-v{lead.customer_id}"
@@ -211,6 +220,27 @@ def _browsing(context):
                 )
     web_events_record(events, at=now)
     return len(events)
+
+
+def _lifecycle_dates(context):
+    """Lease ends and loan maturities for some of the customers who bought, a few of them due
+    within the recycling sweep's reach (sales also gave each a purchase anniversary)."""
+    rng, today = context.rng, timezone.localdate(context.now)
+    buyers = Lead.objects.filter(
+        external_id__startswith=DEMO_SOURCE_PREFIX, status=LeadStatus.SOLD
+    ).values_list("customer_id", flat=True)
+    dates = [
+        LifecycleDate(
+            customer_id=customer_id,
+            kind=rng.choice([LifecycleDate.Kind.LEASE_END, LifecycleDate.Kind.LOAN_MATURITY]),
+            date=today + timedelta(days=rng.randint(60, 400)),
+            note="From the dealer management system",
+        )
+        for customer_id in buyers
+        if rng.random() < 0.5
+    ]
+    LifecycleDate.objects.bulk_create(dates, ignore_conflicts=True)
+    return len(dates)
 
 
 class _Storyteller:
