@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidContactDetail
-from dealercrm.models import Customer, StaffProfile, Team, Vehicle
+from dealercrm.models import Customer, LifecycleDate, StaffProfile, SweepRun, Team, Vehicle
 
 
 @admin.register(Team)
@@ -100,3 +100,46 @@ class VehicleAdmin(admin.ModelAdmin):
     search_fields = ["=vin", "make", "model", "owner__last_name"]
     raw_id_fields = ["owner"]
     show_full_result_count = False
+
+
+@admin.register(LifecycleDate)
+class LifecycleDateAdmin(admin.ModelAdmin):
+    list_display = ["customer", "kind", "date", "vehicle", "recycled_at"]
+    list_select_related = ["customer", "vehicle"]
+    list_filter = ["kind", "date"]
+    search_fields = ["customer__last_name", "customer__first_name", "=customer__email"]
+    raw_id_fields = ["customer", "vehicle"]
+    # The recycling sweep claims a date by setting it: set by hand, the date is never recycled.
+    readonly_fields = ["created_at", "recycled_at"]
+    show_full_result_count = False
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    """The sweeps' own record of their runs (dealercrm.schedules.sweep_run): read only."""
+
+    list_display = [
+        "name",
+        "started_at",
+        "as_of",
+        "status",
+        "seconds",
+        "examined",
+        "changed",
+        "errors",
+    ]
+    list_filter = ["name", "status"]
+    show_full_result_count = False
+
+    @admin.display(description="seconds")
+    def seconds(self, run):
+        return "—" if run.seconds is None else f"{run.seconds:.2f}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -213,9 +213,7 @@ class LifecycleDate(models.Model):
         PURCHASE_ANNIVERSARY = "purchase_anniversary", "Purchase anniversary"
         SERVICE_DUE = "service_due", "Service due"
 
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="lifecycle_dates"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="lifecycle_dates")
     vehicle = models.ForeignKey(
         Vehicle, on_delete=models.PROTECT, null=True, blank=True, related_name="lifecycle_dates"
     )

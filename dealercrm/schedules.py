@@ -50,8 +50,9 @@ SWEEPS = [
         "stale",
         "leads.tasks.stale_sweep",
         10,
-        "Flag open leads quiet for 7, 14 or 21 days; give the ones whose customer is still "
-        "shopping on the website back to their salesperson, with what they looked at.",
+        "Flag open leads quiet for a tier's days (7, 14 and 21 unless set otherwise); give the "
+        "ones whose customer is still shopping on the website back to their salesperson, with "
+        "what they looked at.",
     ),
     Sweep(
         "reactivation",
@@ -135,7 +136,9 @@ def sweep_run(name, now=None):
     run.error = "\n".join(errors[:20])
     run.counts = result
     run.finished_at = timezone.now()
-    run.save()
+    run.save(
+        update_fields=["status", "examined", "changed", "errors", "error", "counts", "finished_at"]
+    )
     SweepRun.objects.filter(name=name, started_at__lt=started - HISTORY_KEPT).delete()
     if run.changed or errors:
         logger.info("sweep %s as of %s: %s", name, now.isoformat(), result)

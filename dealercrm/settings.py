@@ -182,8 +182,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# django-q2 runs scheduled and background work. It queues its tasks in the database (the ORM broker) unless REDIS_URL names a Redis
-# server, which several task clusters on several machines then share.
+# django-q2 runs scheduled and background work. It queues its tasks in the database (the ORM
+# broker) unless REDIS_URL names a Redis server, which several task clusters then share.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "dealercrm",

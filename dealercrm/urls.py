@@ -32,6 +32,7 @@ urlpatterns = [
     path("notifications/unread/", views.notification_unread, name="notification_unread"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
+    path("sweeps/", views.sweeps, name="sweeps"),
     path("leads/", include("leads.urls")),
     path("routing/", include("routing.urls")),
     path("routing/", include("leads.routing_urls")),

@@ -1,13 +1,17 @@
-"""Pages of the shared core: a person's notifications."""
+"""Pages of the shared core: a person's notifications, the history of the scheduled work."""
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dealercrm.models import Notification
-from dealercrm.selectors import notifications_for_user, unread_notification_count
+from dealercrm.selectors import (
+    notifications_for_user,
+    sweep_history,
+    unread_notification_count,
+)
 from dealercrm.services import notifications_mark_read
 
 NOTIFICATIONS_PER_PAGE = 50
@@ -52,3 +56,11 @@ def notification_open(request, pk):
 def notifications_read_all(request):
     notifications_mark_read(user=request.user)
     return redirect("notifications")
+
+
+@login_required
+@permission_required("dealercrm.view_sweeprun", raise_exception=True)
+def sweeps(request):
+    """Scheduled work: each sweep with its schedule, how its last run went, and its latest
+    runs with what they did and what went wrong."""
+    return render(request, "dealercrm/sweeps.html", {"history": sweep_history()})

@@ -4,13 +4,18 @@ through the lead services, so that every change has its history event."""
 from django.contrib import admin
 from django.db import models
 
+from leads.lifecycle_forms import LifecycleSettingsForm
+from leads.lifecycle_settings import lifecycle_settings_set
 from leads.models import (
     Activity,
     Inquiry,
     Lead,
     LeadEvent,
     LeadSource,
+    LifecycleSettings,
     Reason,
+    Recycling,
+    Resurfacing,
     ScoreWeight,
     WebEvent,
 )
@@ -190,3 +195,48 @@ class WebEventAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["=visitor__visitor_id", "=customer__id", "=vin"]
     show_full_result_count = False
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Resurfacing)
+class ResurfacingAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
+    """Comebacks, as the sweeps recorded them; managers decide reviews on the Comebacks page."""
+
+    list_display = ["detected_at", "lead", "kind", "outcome", "quiet_days", "owner", "decided_by"]
+    list_select_related = ["lead__customer", "owner", "decided_by"]
+    list_filter = ["kind", "outcome", "detected_at"]
+    search_fields = ["=lead__id"]
+    show_full_result_count = False
+
+
+@admin.register(Recycling)
+class RecyclingAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
+    list_display = ["at", "lifecycle_date", "lead", "created_lead"]
+    list_select_related = ["lifecycle_date__customer", "lead__customer"]
+    list_filter = ["created_lead", "lifecycle_date__kind"]
+    search_fields = ["=lead__id"]
+    show_full_result_count = False
+
+
+@admin.register(LifecycleSettings)
+class LifecycleSettingsAdmin(admin.ModelAdmin):
+    """The single row of settings, with the form and the service of the settings page, so that
+    the sweeps never read a tier list they cannot use."""
+
+    form = LifecycleSettingsForm
+
+    def changelist_view(self, request, extra_context=None):
+        LifecycleSettings.current()  # the single row is there to change, never added here
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        # Not a query: the admin asks this of every model on every page, for its side bar.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = lifecycle_settings_set(
+            by=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
+        )
+        obj.pk = saved.pk

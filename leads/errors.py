@@ -61,3 +61,9 @@ class TaskClosed(DomainError):
 
 class InvalidAppointment(DomainError):
     pass
+
+
+class InvalidLifecycleSetting(DomainError):
+    def __init__(self, field, message):
+        self.field = field
+        super().__init__(message)

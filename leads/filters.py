@@ -1,6 +1,5 @@
 """Filter sets shared by the lead pages and the API."""
 
-
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 

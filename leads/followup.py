@@ -146,8 +146,11 @@ def _reminder(row):
         appointments = row["appointments"]
         parts.append(
             f"{row['today']} task{'s' if row['today'] != 1 else ''} due today"
-            + (f" ({appointments} appointment{'s' if appointments != 1 else ''})"
-               if appointments else "")  # fmt: skip
+            + (
+                f" ({appointments} appointment{'s' if appointments != 1 else ''})"
+                if appointments
+                else ""
+            )  # fmt: skip
         )
     if row["overdue"]:
         parts.append(f"{row['overdue']} overdue since {row['oldest']:%b %-d}")

@@ -887,9 +887,7 @@ class LifecycleSettings(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "life-cycle settings"
         constraints = [
-            models.CheckConstraint(
-                condition=Q(pk=1), name="lifecyclesettings_single_row"
-            ),
+            models.CheckConstraint(condition=Q(pk=1), name="lifecyclesettings_single_row"),
             models.CheckConstraint(
                 condition=Q(reminder_hour__lte=23), name="lifecyclesettings_reminder_hour"
             ),

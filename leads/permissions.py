@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.http import Http404
 
-from leads.models import Lead
+from leads.models import Lead, Resurfacing
 
 NOTHING = Q(pk__in=[])  # Django answers an empty IN without querying
 
@@ -41,3 +41,12 @@ def get_lead_for_user_or_404(user, pk, queryset=None):
         return lead_queryset_for_user(user, queryset).get(pk=pk)
     except (Lead.DoesNotExist, ValueError, TypeError):
         raise Http404("No such lead.") from None
+
+
+def get_resurfacing_for_user_or_404(user, pk, queryset=None):
+    """A comeback (Resurfacing) of a lead `user` may see, or 404 alike when it does not exist."""
+    queryset = Resurfacing.objects.all() if queryset is None else queryset
+    try:
+        return queryset.filter(lead_visibility(user, via="lead__")).get(pk=pk)
+    except (Resurfacing.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such comeback.") from None

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from dealercrm.models import lead_owner_refusal
+from dealercrm.models import lead_owner_refusal, person_name
 from dealercrm.services import notification_build, notifications_send_many
 from leads.errors import ActorRequired
 from leads.models import (
@@ -86,7 +86,7 @@ class Evidence:
     @property
     def summary(self):
         """The evidence in a sentence, e.g. "2 visits since Nov 12, last Nov 20 09:52; looked
-        at Kia EV6 (3 views), Kia Sorento; opened a form; used the payment calculator"."""
+        at Kia EV6 (3 views), Kia Sorento; opened a form; payment calculator"."""
         since = timezone.localtime(self.since)
         visits = f"{self.sessions} visit{'s' if self.sessions != 1 else ''} since {since:%b %-d}"
         if self.last_seen_at:
@@ -196,8 +196,9 @@ def _returning(sql, params):
 def leads_quiet_claim(tier, *, quiet_from, quiet_until, now, limit):
     """Flag with `tier` (days) up to `limit` open leads whose last CRM activity is in
     (`quiet_from`, `quiet_until`] (no lower bound when `quiet_from` is None: a first run) and
-    whose flag is lower: exactly `tier` days after its last activity a lead is quiet. In the same statement, the ones whose customer was on the website since that
-    activity (and up to `now`) are marked resurfaced at `now`, unless they already were.
+    whose flag is lower: exactly `tier` days after its last activity a lead is quiet. In the
+    same statement, the ones whose customer was on the website since that activity (and up to
+    `now`) are marked resurfaced at `now`, unless they already were.
     Returns [(lead id, resurfaced now)].
 
     The claim is the conditional UPDATE: a parallel sweep that reaches the same rows waits for
@@ -264,8 +265,9 @@ def quiet_leads_resurface(lead_ids, *, now):
             kind=LeadEvent.Kind.RESURFACED,
             at=now,
             actor_label=STALE_JOB,
-            note=f"Quiet for {lead.stale_tier} days, still shopping: "
-            f"{evidence[lead.pk].summary}"[:1000],
+            note=f"Quiet for {lead.stale_tier} days, still shopping: {evidence[lead.pk].summary}"[
+                :1000
+            ],
         )
         for lead in leads
     ]
@@ -296,7 +298,7 @@ def _comebacks_tell(leads, evidence, *, kind, outcome, now, by, record=True):
         if _owner_gone(lead):
             gone = lead.owner
             why = "The customer came back" + (
-                f" and {gone.get_full_name() or gone.get_username()} no longer takes leads."
+                f" and {person_name(gone)} no longer takes leads."
                 if gone
                 else " while the lead waited in the pool."
             )

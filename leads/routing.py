@@ -716,8 +716,10 @@ def lead_reroute(*, lead, by, why, at):
     its owner no longer takes leads, or it waits in a pool. `why` opens the explanation the
     history keeps. Returns the lead as routed (customer, owner and team loaded); it stays with
     nobody when the rules choose nobody."""
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("team", "customer").get(
-        pk=lead.pk
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("team", "customer")
+        .get(pk=lead.pk)
     )
     decision, owner = routing_decide(
         facts_for_lead(lead, at), customer_id=lead.customer_id, lead_id=lead.pk

@@ -303,6 +303,9 @@ def _event_entry(event):
         details.append(event.get_cause_display())
     if event.note and event.kind != Kind.APPOINTMENT_SET:
         details.append(event.note)
+    # The customer came back: to a quiet lead (the note says what they did), or to a closed
+    # one, which was returned to work for it.
+    comeback = event.kind == Kind.RESURFACED or event.cause == LeadEvent.ReopenCause.RESURFACING
     return TimelineEntry(
         at=event.at,
         kind="event",
@@ -310,7 +313,7 @@ def _event_entry(event):
         detail=" · ".join(details),
         actor=event.actor_name,
         automated=event.actor_id is None,
-        tags=["resurfaced"] if event.cause == LeadEvent.ReopenCause.RESURFACING else [],
+        tags=["resurfaced"] if comeback else [],
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import views
+from leads import lifecycle_views, views
 
 app_name = "leads"
 
@@ -21,6 +21,9 @@ urlpatterns = [
     path("board/reassign/", views.board_reassign, name="board_reassign"),
     path("disqualified/", views.disqualified_audit, name="disqualified"),
     path("follow-up-plan/", views.followup_plan, name="plan"),
+    path("comebacks/", lifecycle_views.comebacks, name="comebacks"),
+    path("comebacks/<int:pk>/decide/", lifecycle_views.comeback_decide, name="comeback_decide"),
+    path("lifecycle-settings/", lifecycle_views.lifecycle_settings, name="lifecycle_settings"),
 ]
 
 # Public: the hosted website form of each lead source that has one, outside the staff area.

@@ -1,14 +1,24 @@
 """Every admin page opens, and staff see in the admin only the leads they may see elsewhere."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import Vehicle
+from dealercrm.models import LifecycleDate, Vehicle
+from dealercrm.schedules import sweep_run
 from leads.intake import lead_intake
-from leads.models import Activity, LeadSource, LeadStatus
+from leads.models import (
+    Activity,
+    LeadSource,
+    LeadStatus,
+    LifecycleSettings,
+    Recycling,
+    Resurfacing,
+)
 from leads.services import activity_log
 from leads.submission import Submission
 from leads.tracking import WebEventInput, web_events_record
@@ -28,6 +38,22 @@ def a_bit_of_everything(salesperson, other_salesperson):
     web_events_record(
         [WebEventInput(visitor_id="v-1", type="page_view", occurred_at=timezone.now())]
     )
+    now = timezone.now()
+    date = LifecycleDate.objects.create(
+        customer=lead.customer,
+        kind=LifecycleDate.Kind.LEASE_END,
+        date=timezone.localdate(now) + timedelta(days=60),
+    )
+    Recycling.objects.create(lifecycle_date=date, lead=lead, created_lead=False, at=now)
+    Resurfacing.objects.create(
+        lead=lead,
+        kind=Resurfacing.Kind.REACTIVATION,
+        outcome=Resurfacing.Outcome.REVIEW,
+        detected_at=now,
+        summary="2 visits since Nov 12",
+    )
+    sweep_run("task-reminders", now)
+    LifecycleSettings.current()
     return lead
 
 
