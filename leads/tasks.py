@@ -149,6 +149,25 @@ def stale_sweep(now, since=None):
     }
 
 
+def _one_by_one(ids, act, noun, counts, errors):
+    """`act(id)` for each id, each in its own transaction, counting what it returns (an outcome
+    name, or nothing). One that fails is logged and reported in `errors`, and the others go on:
+    a row a sweep cannot handle must not stop every row after it. Returns the failed ids."""
+    failed = set()
+    for pk in ids:
+        counts["examined"] += 1
+        try:
+            outcome = act(pk)
+        except Exception as error:
+            logger.exception("sweep: %s %s failed", noun, pk)
+            errors.append(f"{noun} {pk}: {type(error).__name__}: {error}")
+            failed.add(pk)
+            continue
+        if outcome:
+            counts[outcome] += 1
+    return failed
+
+
 def reactivation_sweep(now, since=None):
     """Return to work (or to a manager's review) the lost leads whose customer shows buying
     behaviour on the website: closed leads whose customer was seen since the last run (a
@@ -179,16 +198,13 @@ def reactivation_sweep(now, since=None):
     )
     counts = defaultdict(int)
     errors = []
-    for lead_id in candidates.iterator(chunk_size=BATCH):
-        counts["examined"] += 1
-        try:
-            outcome = lead_reactivate(lead_id, now=now, rules=rules)
-        except Exception as error:  # one bad lead must not stop the others
-            logger.exception("reactivation of lead %s failed", lead_id)
-            errors.append(f"lead {lead_id}: {type(error).__name__}: {error}")
-            continue
-        if outcome:
-            counts[outcome] += 1
+    _one_by_one(
+        candidates.iterator(chunk_size=BATCH),
+        lambda lead_id: lead_reactivate(lead_id, now=now, rules=rules),
+        "lead",
+        counts,
+        errors,
+    )
     return {
         "examined": counts["examined"],
         "changed": counts["reopened"] + counts["review"],
@@ -208,17 +224,13 @@ def recycle_sweep(now, since=None):
     while True:
         due = lifecycle_dates_due(now, rules, BATCH + len(failed))
         due = [pk for pk in due if pk not in failed]
-        for date_id in due:
-            counts["examined"] += 1
-            try:
-                outcome = lifecycle_date_recycle(date_id, now=now)
-            except Exception as error:
-                logger.exception("recycling of life-cycle date %s failed", date_id)
-                errors.append(f"date {date_id}: {type(error).__name__}: {error}")
-                failed.add(date_id)
-                continue
-            if outcome:
-                counts[outcome] += 1
+        failed |= _one_by_one(
+            due,
+            lambda date_id: lifecycle_date_recycle(date_id, now=now),
+            "life-cycle date",
+            counts,
+            errors,
+        )
         if not due:
             break
     return {
@@ -241,13 +253,13 @@ def archive_sweep(now, since=None):
         due = leads_due_for_archive(
             now=now, since=since, quiet_days=quiet_days, limit=BATCH, after_id=after
         )
-        for lead_id in due:
-            counts["examined"] += 1
-            try:
-                counts["archived"] += lead_archive(lead_id, now=now, quiet_days=quiet_days)
-            except Exception as error:
-                logger.exception("archiving lead %s failed", lead_id)
-                errors.append(f"lead {lead_id}: {type(error).__name__}: {error}")
+        _one_by_one(
+            due,
+            lambda lead_id: lead_archive(lead_id, now=now, quiet_days=quiet_days) and "archived",
+            "lead",
+            counts,
+            errors,
+        )
         if len(due) < BATCH:
             break
         after = due[-1]

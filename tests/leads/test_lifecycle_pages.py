@@ -12,6 +12,7 @@ from django.utils.html import escape
 from dealercrm.models import Notification, Role
 from dealercrm.schedules import sweep_run
 from leads.errors import ActorRequired, InvalidLifecycleSetting
+from leads.lifecycle_forms import LifecycleSettingsForm
 from leads.lifecycle_settings import lifecycle_settings_set
 from leads.models import FollowUpTask, LeadEvent, LeadStatus, LifecycleSettings, Resurfacing
 from leads.resurfacing import lead_reactivate, resurfacing_review_decide
@@ -238,20 +239,8 @@ def settings_form(**changes):
     current = LifecycleSettings.current()
     data = {
         name: getattr(current, name)
-        for name in (
-            "reactivation_mode",
-            "reactivation_window_days",
-            "reactivation_sessions",
-            "reactivation_vehicle_views",
-            "reactivation_form_views",
-            "archive_after_days",
-            "recycle_lease_end_days",
-            "recycle_loan_maturity_days",
-            "recycle_warranty_end_days",
-            "recycle_purchase_anniversary_days",
-            "recycle_service_due_days",
-            "reminder_hour",
-        )
+        for name in LifecycleSettingsForm.Meta.fields
+        if name != "stale_tiers"
     }
     data["stale_tiers"] = ", ".join(map(str, current.stale_tiers))
     return {**data, **changes}
