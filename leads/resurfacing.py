@@ -15,6 +15,7 @@ cannot return the rows an update changed.
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -83,7 +84,7 @@ class Evidence:
         data["last_seen_at"] = self.last_seen_at.isoformat() if self.last_seen_at else None
         return data
 
-    @property
+    @cached_property  # read for the history, the record and the notification alike
     def summary(self):
         """The evidence in a sentence, e.g. "2 visits since Nov 12, last Nov 20 09:52; looked
         at Kia EV6 (3 views), Kia Sorento; opened a form; payment calculator"."""
@@ -251,6 +252,8 @@ def quiet_leads_resurface(lead_ids, *, now):
     """Tell the owners of the quiet leads `lead_ids` (claimed by the functions above) that their
     customer is still shopping, with what they looked at since the last CRM activity. Runs in
     the claim's transaction. Returns the resurfacings."""
+    if not lead_ids:
+        return []
     leads = list(
         Lead.objects.filter(pk__in=lead_ids)
         .select_related("customer", "owner__staff", "team")
