@@ -9,6 +9,20 @@ from dealercrm.errors import InvalidContactDetail
 from dealercrm.models import Customer, LifecycleDate, StaffProfile, SweepRun, Team, Vehicle
 
 
+class ReadOnly:
+    """Rows only the CRM writes (history, sweep runs): editing or deleting one would leave the
+    records and the reports disagreeing with what happened."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "active"]
@@ -115,7 +129,7 @@ class LifecycleDateAdmin(admin.ModelAdmin):
 
 
 @admin.register(SweepRun)
-class SweepRunAdmin(admin.ModelAdmin):
+class SweepRunAdmin(ReadOnly, admin.ModelAdmin):
     """The sweeps' own record of their runs (dealercrm.schedules.sweep_run): read only."""
 
     list_display = [
@@ -134,12 +148,3 @@ class SweepRunAdmin(admin.ModelAdmin):
     @admin.display(description="seconds")
     def seconds(self, run):
         return "—" if run.seconds is None else f"{run.seconds:.2f}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,7 @@ through the lead services, so that every change has its history event."""
 from django.contrib import admin
 from django.db import models
 
+from dealercrm.admin import ReadOnly
 from leads.lifecycle_forms import LifecycleSettingsForm
 from leads.lifecycle_settings import lifecycle_settings_set
 from leads.models import (
@@ -113,20 +114,6 @@ class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # A lead is created by intake, which records its creation and routes it.
-        return False
-
-
-class ReadOnly:
-    """Rows written only by the lead services; deleting one would leave the lead's timestamps
-    and reports disagreeing with what happened."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -188,6 +188,15 @@ def _lead_table():
     return connection.ops.quote_name(Lead._meta.db_table)
 
 
+def _window(column, lower_op, lower, upper):
+    """SQL (and its parameters) keeping `column` up to `upper`, and past `lower` by `lower_op`
+    unless `lower` is None (a sweep's first run has no window start)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    if lower is None:
+        return f"{column} <= %s", [adapt(upper)]
+    return f"{column} {lower_op} %s AND {column} <= %s", [adapt(lower), adapt(upper)]
+
+
 def _returning(sql, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -209,11 +218,7 @@ def leads_quiet_claim(tier, *, quiet_from, quiet_until, now, limit):
     adapt = connection.ops.adapt_datetimefield_value
     table = _lead_table()
     statuses = ", ".join(["%s"] * len(_OPEN))
-    window = "last_activity_at <= %s"
-    window_params = [adapt(quiet_until)]
-    if quiet_from is not None:
-        window = "last_activity_at > %s AND " + window
-        window_params.insert(0, adapt(quiet_from))
+    window, window_params = _window("last_activity_at", ">", quiet_from, quiet_until)
     rows = _returning(
         f"UPDATE {table} SET stale_tier = %s,"
         " resurfaced_at = CASE WHEN resurfaced_at IS NULL AND last_seen_at > last_activity_at"
@@ -233,11 +238,7 @@ def leads_seen_while_quiet_claim(*, seen_from, now, limit):
     inner select goes through the partial index of quiet leads by last-seen time."""
     adapt = connection.ops.adapt_datetimefield_value
     table = _lead_table()
-    seen = "last_seen_at <= %s"
-    seen_params = [adapt(now)]
-    if seen_from is not None:
-        seen = "last_seen_at >= %s AND " + seen
-        seen_params.insert(0, adapt(seen_from))
+    seen, seen_params = _window("last_seen_at", ">=", seen_from, now)
     rows = _returning(
         f"UPDATE {table} SET resurfaced_at = %s WHERE id IN (SELECT id FROM {table}"
         f" WHERE stale_tier > 0 AND resurfaced_at IS NULL AND {seen}"
