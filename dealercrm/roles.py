@@ -25,6 +25,10 @@ _SELLING = [
     "leads.view_followupstep",
     "leads.view_resurfacing",
     "dealercrm.view_lifecycledate",
+    # A customer's service history and open issues, without the money (`view_service_money`).
+    "service.view_serviceopportunity",
+    "service.view_serviceevent",
+    "service.view_customerissue",
 ]
 
 _MANAGING_SALES = [
@@ -72,6 +76,20 @@ _SERVICING = [
     "dealercrm.add_lifecycledate",
     "dealercrm.change_lifecycledate",
     "leads.view_reason",
+    "service.view_serviceopportunity",
+    "service.add_serviceopportunity",
+    "service.change_serviceopportunity",
+    "service.view_service_money",
+    "service.view_serviceevent",
+    "service.view_serviceloss",
+    "service.add_serviceloss",
+    "service.view_recapture",
+    "service.change_recapture",
+    "service.view_servicecampaign",
+    "service.view_correctiveaction",
+    "service.view_customerissue",
+    "service.add_customerissue",
+    "service.change_customerissue",
 ]
 
 ROLE_PERMISSIONS = {
@@ -85,8 +103,16 @@ ROLE_PERMISSIONS = {
         "dealercrm.view_team",
         "dealercrm.view_staffprofile",
         "dealercrm.view_sweeprun",
+        "service.view_service_kpis",
+        "service.add_correctiveaction",
+        "service.change_correctiveaction",
+        "service.add_servicecampaign",
+        "service.change_servicecampaign",
+        "service.view_servicesettings",
+        "service.change_servicesettings",
     ],
-    Role.LEAD_PROVIDER: ["leads.submit_leads"],
+    # Integrations post leads, and bookings, visits and quotes from the dealer's systems.
+    Role.LEAD_PROVIDER: ["leads.submit_leads", "service.add_serviceopportunity"],
 }
 
 

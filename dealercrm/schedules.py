@@ -80,6 +80,13 @@ SWEEPS = [
         60,
         "Each morning: remind every salesperson of the tasks due today and overdue.",
     ),
+    Sweep(
+        "service-recapture",
+        "service.tasks.recapture_sweep",
+        60,
+        "Bring lost service sales back: missed appointments to rebook and declined work to "
+        "offer again after their days, and work declined on price when a campaign fits it.",
+    ),
 ]
 SWEEPS_BY_NAME = {sweep.name: sweep for sweep in SWEEPS}
 RUNNER = "dealercrm.schedules.sweep_run"
@@ -192,3 +199,22 @@ def schedules_sync():
             updated += 1
     removed, _ = Schedule.objects.exclude(name__in=list(SWEEPS_BY_NAME)).delete()
     return created, updated, removed
+
+
+def one_by_one(ids, act, noun, counts, errors):
+    """`act(id)` for each id, each in its own transaction, counting what it returns (an outcome
+    name, or nothing). One that fails is logged and reported in `errors`, and the others go on:
+    a row a sweep cannot handle must not stop every row after it. Returns the failed ids."""
+    failed = set()
+    for pk in ids:
+        counts["examined"] += 1
+        try:
+            outcome = act(pk)
+        except Exception as error:
+            logger.exception("sweep: %s %s failed", noun, pk)
+            errors.append(f"{noun} {pk}: {type(error).__name__}: {error}")
+            failed.add(pk)
+            continue
+        if outcome:
+            counts[outcome] += 1
+    return failed

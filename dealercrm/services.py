@@ -129,6 +129,7 @@ EMAIL_KINDS = frozenset(
         "recycled",
         "comeback_review",
         "tasks_due",
+        "service_recapture",
     }
 )
 # One task e-mails this many notifications of a bulk send (an import), over one connection to

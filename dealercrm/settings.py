@@ -136,6 +136,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# How service money is written on pages, in exports' headers and in messages: "$1,234.50".
+CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "$")
 USE_I18N = True
 USE_TZ = True
 

@@ -8,6 +8,7 @@ from leads import views as lead_views
 from leads.api.urls import urlpatterns as leads_api
 from leads.urls import public_urlpatterns as public_leads_urls
 from routing.api.urls import urlpatterns as routing_api
+from service.api.urls import urlpatterns as service_api
 
 # The contract is public so that an integrator can read it before getting an account.
 api_docs = [
@@ -36,7 +37,8 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("routing/", include("routing.urls")),
     path("routing/", include("leads.routing_urls")),
+    path("service/", include("service.urls")),
     path("", include((public_leads_urls, "leads_public"))),
-    path("api/v1/", include(([*api_docs, *leads_api, *routing_api], "api"))),
+    path("api/v1/", include(([*api_docs, *leads_api, *routing_api, *service_api], "api"))),
     path("admin/", admin.site.urls),
 ]

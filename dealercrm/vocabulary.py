@@ -17,6 +17,7 @@ class LeadChannel(models.TextChoices):
     SOCIAL = "social", "Social lead form"
     IMPORT = "import", "Import"
     RECYCLE = "recycle", "Recycled"
+    SERVICE = "service", "Service visit"
     OTHER = "other", "Other"
 
 

@@ -59,40 +59,56 @@ def lifecycle_date_recycle(date_id, *, now):
         return None
     date = LifecycleDate.objects.select_related("customer", "vehicle").get(pk=date_id)
     what = _what(date)
+    lead, created = customer_back_to_sales(
+        customer=date.customer,
+        vehicle=date.vehicle,
+        channel=Lead.Channel.RECYCLE,
+        by=RECYCLE_JOB,
+        why=what,
+        comments=f"{what}. {date.note}".strip(),
+        at=now,
+    )
+    Recycling.objects.create(lifecycle_date=date, lead=lead, created_lead=created, at=now)
+    if date.kind == LifecycleDate.Kind.PURCHASE_ANNIVERSARY:
+        _next_anniversary(date)
+    return "created" if created else "added"
+
+
+@transaction.atomic
+def customer_back_to_sales(*, customer, vehicle, channel, by, why, at, comments=""):
+    """Give a customer the CRM brings back (a life-cycle date, a service visit in an old car)
+    to sales: when they have an open lead, a task on it for today; otherwise a new lead from
+    source and channel `channel`, for their previous salesperson or as the rules decide. Its
+    owner is told `why`, with the task for today. Returns (lead, created)."""
     open_lead = (
         Lead.objects.select_for_update(of=("self",))
-        .filter(customer_id=date.customer_id, status__in=OPEN_STATUSES)
+        .filter(customer_id=customer.pk, status__in=OPEN_STATUSES)
         .order_by("-created_at", "-id")
         .first()
     )
     if open_lead is not None:
-        _tell(open_lead, date, what, now, created=False)
-        Recycling.objects.create(lifecycle_date=date, lead=open_lead, created_lead=False, at=now)
-        return "added"
-    routing = routing_for_recycled_lead(customer_id=date.customer_id, at=now, why=what)
-    vehicle = date.vehicle
+        _tell(open_lead, customer, why, at, created=False)
+        return open_lead, False
+    routing = routing_for_recycled_lead(customer_id=customer.pk, at=at, why=why, channel=channel)
     lead = lead_create(
-        customer=date.customer,
-        source=Lead.Channel.RECYCLE,
-        channel=Lead.Channel.RECYCLE,
-        by=RECYCLE_JOB,
-        at=now,
+        customer=customer,
+        source=channel,
+        channel=channel,
+        by=by,
+        at=at,
         routing=routing,
-        comments=f"{what}. {date.note}".strip(),
+        comments=comments or why,
         tradein_year=vehicle.year if vehicle else None,
         tradein_make=vehicle.make if vehicle else "",
         tradein_model=vehicle.model if vehicle else "",
         tradein_vin=vehicle.vin if vehicle else "",
         tradein_mileage=vehicle.mileage if vehicle else None,
     )
-    _tell(lead, date, what, now, created=True)
-    Recycling.objects.create(lifecycle_date=date, lead=lead, created_lead=True, at=now)
-    if date.kind == LifecycleDate.Kind.PURCHASE_ANNIVERSARY:
-        _next_anniversary(date)
-    return "created"
+    _tell(lead, customer, why, at, created=True)
+    return lead, True
 
 
-def _tell(lead, date, what, now, *, created):
+def _tell(lead, customer, why, now, *, created):
     """The owner's task for today and a notification; nobody's while the lead is in a pool
     (the pool shows it)."""
     if lead.owner_id is None:
@@ -100,15 +116,15 @@ def _tell(lead, date, what, now, *, created):
     followup_task_add(
         lead,
         kind=FollowUpTask.Kind.FOLLOW_UP,
-        title=f"{what}: talk about the next car"[:200],
+        title=f"{why}: talk about the next car"[:200],
         due_on=timezone.localdate(now),
         at=now,
     )
     notification_send(
         recipient_id=lead.owner_id,
         kind="assigned" if created else "recycled",
-        message=(f"{date.customer} is back for you: " if created else f"{date.customer}: ")
-        + f"{what.lower()[0]}{what[1:]}. Talk about the next car today.",
+        message=(f"{customer} is back for you: " if created else f"{customer}: ")
+        + f"{why.lower()[0]}{why[1:]}. Talk about the next car today.",
         url=reverse("leads:detail", args=[lead.pk]),
         at=now,
     )

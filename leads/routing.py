@@ -346,12 +346,12 @@ def routing_for_new_lead(fields, *, source, team_name, customer_id, known_custom
     return replace(_routing(decision, Kind.ROUTED, at), owner=owner)
 
 
-def routing_for_recycled_lead(*, customer_id, at, why):
+def routing_for_recycled_lead(*, customer_id, at, why, channel=Lead.Channel.RECYCLE):
     """A binding decision for a lead the CRM makes for a returning customer (a life-cycle date
-    came up): their previous salesperson when that person still takes leads — whatever their
-    shift or load, the customer is theirs — otherwise the rules, as for a lead from source
-    "recycle". `why` opens the explanation. No first-response deadline: the owner gets a task
-    for the day instead."""
+    came up, a service visit in an old car): their previous salesperson when that person still
+    takes leads — whatever their shift or load, the customer is theirs — otherwise the rules, as
+    for a lead from source and channel `channel`. `why` opens the explanation. No first-response
+    deadline: the owner gets a task for the day instead."""
     previous_id = _previous_owner(customer_id)
     owner = None
     if previous_id is not None:
@@ -369,8 +369,8 @@ def routing_for_recycled_lead(*, customer_id, at, why):
     else:
         facts = LeadFacts(
             local_time=timezone.localtime(at),
-            source=Lead.Channel.RECYCLE,
-            channel=Lead.Channel.RECYCLE,
+            source=channel,
+            channel=channel,
             known_customer=True,
             previous_owner_id=previous_id,
         )

@@ -13,6 +13,7 @@ from statistics import median
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
+from dealercrm.schedules import one_by_one
 from dealercrm.services import staff_response_times_set
 from leads.archive import lead_archive, leads_due_for_archive
 from leads.followup import followup_reminders_send
@@ -149,25 +150,6 @@ def stale_sweep(now, since=None):
     }
 
 
-def _one_by_one(ids, act, noun, counts, errors):
-    """`act(id)` for each id, each in its own transaction, counting what it returns (an outcome
-    name, or nothing). One that fails is logged and reported in `errors`, and the others go on:
-    a row a sweep cannot handle must not stop every row after it. Returns the failed ids."""
-    failed = set()
-    for pk in ids:
-        counts["examined"] += 1
-        try:
-            outcome = act(pk)
-        except Exception as error:
-            logger.exception("sweep: %s %s failed", noun, pk)
-            errors.append(f"{noun} {pk}: {type(error).__name__}: {error}")
-            failed.add(pk)
-            continue
-        if outcome:
-            counts[outcome] += 1
-    return failed
-
-
 def reactivation_sweep(now, since=None):
     """Return to work (or to a manager's review) the lost leads whose customer shows buying
     behaviour on the website: closed leads whose customer was seen since the last run (a
@@ -198,7 +180,7 @@ def reactivation_sweep(now, since=None):
     )
     counts = defaultdict(int)
     errors = []
-    _one_by_one(
+    one_by_one(
         candidates.iterator(chunk_size=BATCH),
         lambda lead_id: lead_reactivate(lead_id, now=now, rules=rules),
         "lead",
@@ -224,7 +206,7 @@ def recycle_sweep(now, since=None):
     while True:
         due = lifecycle_dates_due(now, rules, BATCH + len(failed))
         due = [pk for pk in due if pk not in failed]
-        failed |= _one_by_one(
+        failed |= one_by_one(
             due,
             lambda date_id: lifecycle_date_recycle(date_id, now=now),
             "life-cycle date",
@@ -253,7 +235,7 @@ def archive_sweep(now, since=None):
         due = leads_due_for_archive(
             now=now, since=since, quiet_days=quiet_days, limit=BATCH, after_id=after
         )
-        _one_by_one(
+        one_by_one(
             due,
             lambda lead_id: lead_archive(lead_id, now=now, quiet_days=quiet_days) and "archived",
             "lead",

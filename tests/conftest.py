@@ -53,6 +53,14 @@ def service_advisor(db):
 
 
 @pytest.fixture
+def service_manager(service_advisor):
+    """The manager of the Service team that Erin advises in."""
+    return make_staff(
+        Role.SERVICE_MANAGER, service_advisor.staff.team, username="sam", first_name="Sam"
+    )
+
+
+@pytest.fixture
 def lead_provider(db):
     return make_staff(Role.LEAD_PROVIDER, None, username="cars-feed", first_name="Cars feed")
 

@@ -98,3 +98,31 @@ def browse(customer, at, *, type="vehicle_view", session="s1", make="Kia", model
         ],
         at=at,
     )
+
+
+def make_opportunity(
+    customer=None,
+    *,
+    advisor=None,
+    value="400.00",
+    stage="booked",
+    source="booking",
+    title="Annual service",
+    vehicle=None,
+    by="test",
+    **fields,
+):
+    """A service opportunity opened through the service, so its history exists."""
+    from service.services import opportunity_create
+
+    return opportunity_create(
+        customer=customer or CustomerFactory(),
+        advisor=advisor,
+        estimated_value=value,
+        stage=stage,
+        source=source,
+        title=title,
+        vehicle=vehicle,
+        by=by,
+        **fields,
+    )

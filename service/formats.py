@@ -1,0 +1,13 @@
+"""How service money reads: "$1,234.50", with the dealership's currency symbol (settings)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+
+
+def money_text(value):
+    if value is None:
+        return ""
+    amount = Decimal(value).quantize(Decimal("0.01"))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{settings.CURRENCY_SYMBOL}{abs(amount):,.2f}"
