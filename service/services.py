@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from dealercrm.models import Role, person_name
-from dealercrm.services import notification_send
+from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.models import Role, Vehicle, person_name
+from dealercrm.selectors import customer_matching
+from dealercrm.services import customer_create, notification_send
 from leads.models import Lead, Reason
 from leads.recycling import customer_back_to_sales
 from service.errors import (
@@ -104,6 +106,55 @@ def _stage_index(stage):
     except ValueError:
         allowed = ", ".join(STAGE_ORDER)
         raise InvalidStage(f"'{stage}' is not a stage; the stages are {allowed}.") from None
+
+
+# --- customers and vehicles ------------------------------------------------------------------
+
+
+def customer_for_service(*, first_name="", last_name="", email="", phone="", at=None):
+    """The customer with this e-mail, else this phone (normalised as intake does), or a new one.
+    Raises InvalidContactDetail naming a bad e-mail or phone, and InvalidOpportunity when there
+    is neither: a service customer must be reachable."""
+    email, phone = normalize_email(email or ""), normalize_phone(phone or "")
+    if not (email or phone):
+        raise InvalidOpportunity("The customer needs an e-mail address or a phone number.")
+    customer = customer_matching(email=email, phone=phone)
+    if customer is not None:
+        return customer
+    return customer_create(
+        first_name=first_name, last_name=last_name, email=email, phone=phone, at=at
+    )
+
+
+def vehicle_for_customer(*, customer, vin="", year=None, make="", model="", mileage=None):
+    """The customer's vehicle: by VIN (a car bought from someone else now belongs to this
+    customer), else by year, make and model among their cars, else a new one. None when nothing
+    describes a car."""
+    vin = (vin or "").strip().upper()
+    make, model = (make or "").strip(), (model or "").strip()
+    if not (vin or make or model):
+        return None
+    vehicle = Vehicle.objects.filter(vin=vin).first() if vin else None
+    if vehicle is None and not vin:
+        vehicle = (
+            Vehicle.objects.filter(owner=customer, make__iexact=make, model__iexact=model)
+            .filter(year=year)
+            .first()
+        )
+    if vehicle is None:
+        return Vehicle.objects.create(
+            vin=vin, year=year, make=make, model=model, mileage=mileage, owner=customer
+        )
+    changed = []
+    if vehicle.owner_id != customer.pk:
+        vehicle.owner = customer
+        changed.append("owner")
+    if mileage and mileage > (vehicle.mileage or 0):
+        vehicle.mileage = mileage
+        changed.append("mileage")
+    if changed:
+        vehicle.save(update_fields=changed)
+    return vehicle
 
 
 # --- opportunities -------------------------------------------------------------------------

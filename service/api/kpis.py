@@ -1,0 +1,3 @@
+"""Placeholder: the service KPIs in the API are being built."""
+
+urlpatterns = []
