@@ -178,6 +178,7 @@ SPECTACULAR_SETTINGS = {
     # One name for the statuses wherever they appear (status, from_status, to_status).
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
+        "ServiceOpportunityStatusEnum": "service.models.ServiceOpportunity.Status",
         "VehicleConditionEnum": ["new", "used"],
         "RoutingOutcomeEnum": ["assigned", "pool"],
         "IntakeOutcomeEnum": ["created", "merged", "already_received"],

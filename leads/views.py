@@ -375,11 +375,14 @@ def lead_return_to_work(request, pk):
 
 @login_required
 def home(request):
-    """Where a person starts: managers on the team board, sales staff in their queue."""
+    """Where a person starts: managers on the team board, sales staff in their queue, service
+    staff at the service desk."""
     if request.user.has_perm("leads.view_all_leads"):
         return redirect("leads:board")
     if request.user.has_perm("leads.view_lead"):
         return redirect("leads:queue")
+    if request.user.has_perm("service.view_serviceopportunity"):
+        return redirect("service:desk")
     return redirect("notifications")
 
 

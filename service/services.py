@@ -64,6 +64,13 @@ def _actor(by):
     raise InvalidOpportunity("Every change needs an actor: a person or a named job.")
 
 
+def _person(by, what):
+    """Losses and follow-up outcomes are told by a person, who is kept on the row."""
+    if not isinstance(by, AbstractBaseUser):
+        raise InvalidOpportunity(f"{what} is recorded by a person, not by {by!r}.")
+    return by
+
+
 def _record(opportunity, kind, by, at, summary, **fields):
     return ServiceEvent.objects.create(
         opportunity=opportunity, kind=kind, at=at, summary=summary[:300], **_actor(by), **fields
@@ -111,11 +118,14 @@ def _stage_index(stage):
 # --- customers and vehicles ------------------------------------------------------------------
 
 
-def customer_for_service(*, first_name="", last_name="", email="", phone="", at=None):
-    """The customer with this e-mail, else this phone (normalised as intake does), or a new one.
+def customer_for_service(
+    *, first_name="", last_name="", email="", phone="", phone_region=None, at=None
+):
+    """The customer with this e-mail, else this phone (normalised as intake does, read in
+    `phone_region` when written without a country code), or a new one.
     Raises InvalidContactDetail naming a bad e-mail or phone, and InvalidOpportunity when there
     is neither: a service customer must be reachable."""
-    email, phone = normalize_email(email or ""), normalize_phone(phone or "")
+    email, phone = normalize_email(email or ""), normalize_phone(phone or "", phone_region)
     if not (email or phone):
         raise InvalidOpportunity("The customer needs an e-mail address or a phone number.")
     customer = customer_matching(email=email, phone=phone)
@@ -226,30 +236,66 @@ def opportunity_create(
 def _check_advisor(user):
     profile = getattr(user, "staff", None)
     service_roles = (Role.SERVICE_ADVISOR, Role.SERVICE_MANAGER)
-    if profile is None or profile.role not in service_roles or not profile.active:
+    if not (user.is_active and profile and profile.active and profile.role in service_roles):
         raise InvalidOpportunity(f"{person_name(user)} is not an active service advisor.")
 
 
-def opportunity_receive(*, source, external_id, stage=Stage.PLANNED, by, at=None, **fields):
-    """An opportunity a system posts (a booking, a visit, a quote), once per source and
-    external id: the first post opens it; a later post of the same one opens nothing and
-    moves it forward when it names a later stage (a booking reported checked in), so that a
-    resend changes nothing. Returns (opportunity, created)."""
-    existing = ServiceOpportunity.objects.filter(source=source, external_id=external_id).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                opportunity = opportunity_create(
-                    source=source, external_id=external_id, stage=stage, by=by, at=at, **fields
-                )
-            return opportunity, True
-        except IntegrityError:
-            # The same booking posted twice at once: the other request opened it.
-            existing = ServiceOpportunity.objects.get(source=source, external_id=external_id)
-    moves_on = _stage_index(stage) > _stage_index(existing.stage)
-    if moves_on and existing.is_open:
-        return opportunity_advance(opportunity=existing, to_stage=stage, by=by, at=at), False
-    return existing, False
+@transaction.atomic
+def opportunity_open(
+    *,
+    source,
+    by,
+    customer=None,
+    contact=None,
+    vehicle=None,
+    car=None,
+    external_id="",
+    stage=Stage.PLANNED,
+    at=None,
+    **fields,
+):
+    """Open an opportunity together with its customer and car, so that a refusal anywhere
+    leaves no customer or car behind: the `customer` given, or the one `contact` (names,
+    e-mail, phone; see customer_for_service) finds or creates; the `vehicle` given, or the one
+    `car` (vin, year, make, model, mileage) describes. `fields` go to opportunity_create.
+
+    A system's booking, visit or quote comes with an `external_id`, and is opened once per
+    source and id: a later post of a known one writes nothing for its contact and only moves
+    it forward when it names a later stage (a booking reported checked in), so a resend
+    changes nothing. Returns (opportunity, created)."""
+    external_id = (external_id or "").strip()[:100]
+    known = ServiceOpportunity.objects.filter(source=source, external_id=external_id)
+    if external_id and (existing := known.first()) is not None:
+        return _received_again(existing, stage, by, at), False
+    try:
+        with transaction.atomic():
+            if customer is None:
+                customer = customer_for_service(**(contact or {}), at=at)
+            if vehicle is None and car:
+                vehicle = vehicle_for_customer(customer=customer, **car)
+            opportunity = opportunity_create(
+                customer=customer,
+                vehicle=vehicle,
+                source=source,
+                external_id=external_id,
+                stage=stage,
+                by=by,
+                at=at,
+                **fields,
+            )
+        return opportunity, True
+    except IntegrityError:
+        # The same booking posted twice at once: the other request opened it.
+        existing = known.first() if external_id else None
+        if existing is None:
+            raise
+        return _received_again(existing, stage, by, at), False
+
+
+def _received_again(opportunity, stage, by, at):
+    if opportunity.is_open and _stage_index(stage) > _stage_index(opportunity.stage):
+        return opportunity_advance(opportunity=opportunity, to_stage=stage, by=by, at=at)
+    return opportunity
 
 
 @transaction.atomic
@@ -260,7 +306,11 @@ def opportunity_advance(*, opportunity, to_stage, by, actual_value=None, mileage
     (the estimate when not given). Raises OpportunityClosed or InvalidStage."""
     at = at or timezone.now()
     opportunity = ServiceOpportunity.objects.select_for_update().get(pk=opportunity.pk)
-    if not opportunity.is_open:
+    # A delivered job is still followed up (a call after the visit); a lost one moves no more.
+    following_up = opportunity.status == ServiceOpportunity.Status.WON and (
+        to_stage == Stage.FOLLOWED_UP
+    )
+    if not (opportunity.is_open or following_up):
         raise OpportunityClosed(
             f"This opportunity is {opportunity.get_status_display().lower()}; it moves no more."
         )
@@ -408,6 +458,7 @@ def loss_log(*, opportunity, event, reason, by, amount=None, note="", declined_i
     (ServiceSettings). Raises OpportunityClosed or InvalidLoss naming what was wrong; nothing is
     written then."""
     at = at or timezone.now()
+    _person(by, "A lost sale")
     opportunity = ServiceOpportunity.objects.select_for_update().get(pk=opportunity.pk)
     if not opportunity.is_open:
         raise OpportunityClosed(
@@ -586,6 +637,7 @@ def recapture_book(
     lost amount unless told otherwise. The loss is won back, this follow-up is done and its
     other open follow-ups close. Returns the new opportunity. Raises RecaptureClosed."""
     at = at or timezone.now()
+    _person(by, "A booking won back")
     loss, recapture = _lock_recapture(recapture)
     lost = loss.opportunity
     booking = opportunity_create(
@@ -634,6 +686,7 @@ def recapture_decline(*, recapture, by, give_up=False, note="", at=None):
     more (its other open follow-ups close); otherwise later comebacks (parts, a campaign, the
     next visit) may still bring it back. Raises RecaptureClosed."""
     at = at or timezone.now()
+    _person(by, "A follow-up's outcome")
     loss, recapture = _lock_recapture(recapture)
     recapture.status = Recapture.Status.DECLINED
     recapture.done_at = at

@@ -182,3 +182,21 @@ def test_delivering_wins_the_opportunity_at_its_invoiced_value(booking, service_
         "Booked → Checked in",
         "Checked in → Delivered, invoiced $512.40",
     ]
+
+
+def test_a_delivered_job_is_still_followed_up_and_stays_won(booking, service_advisor):
+    opportunity_advance(opportunity=booking, to_stage="delivered", by=service_advisor, at=NOW)
+
+    opportunity_advance(opportunity=booking, to_stage="followed_up", by=service_advisor, at=NOW)
+
+    booking.refresh_from_db()
+    assert (booking.stage, booking.status, booking.actual_value) == (
+        "followed_up", "won", Decimal("480.00")
+    )  # fmt: skip
+    with pytest.raises(OpportunityClosed, match="is delivered; it moves no more"):
+        opportunity_advance(opportunity=booking, to_stage="quality_check", by=service_advisor)
+
+
+def test_a_loss_is_logged_by_a_person(booking):
+    with pytest.raises(DomainError, match="A lost sale is recorded by a person, not by 'api:dms'"):
+        loss_log(opportunity=booking, event="no_show", reason="no_show", by="api:dms")

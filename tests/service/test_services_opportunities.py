@@ -15,7 +15,7 @@ from service.services import (
     customer_for_service,
     loss_log,
     opportunity_advance,
-    opportunity_receive,
+    opportunity_open,
     vehicle_for_customer,
 )
 from tests.factories import CustomerFactory, make_lead, make_opportunity
@@ -175,11 +175,11 @@ def test_a_customer_with_an_open_lead_gets_a_task_on_it_instead(
 def test_a_resent_booking_opens_nothing_and_a_later_stage_moves_it_on(customer, service_advisor):
     fields = {"customer": customer, "title": "Service A", "estimated_value": "210"}
 
-    first, created = opportunity_receive(source="booking", external_id="DMS-1", by="api:dms",
+    first, created = opportunity_open(source="booking", external_id="DMS-1", by="api:dms",
                                          **fields)  # fmt: skip
-    again, created_again = opportunity_receive(source="booking", external_id="DMS-1",
+    again, created_again = opportunity_open(source="booking", external_id="DMS-1",
                                                by="api:dms", **fields)  # fmt: skip
-    moved, _ = opportunity_receive(source="booking", external_id="DMS-1", stage="checked_in",
+    moved, _ = opportunity_open(source="booking", external_id="DMS-1", stage="checked_in",
                                    by="api:dms", **fields)  # fmt: skip
 
     assert (created, created_again, again.pk, moved.pk) == (True, False, first.pk, first.pk)
