@@ -55,6 +55,7 @@ LOGIN_USERS = [
     ("bdcmanager", "Morgan", "Lead", Role.BDC_MANAGER, "BDC"),
     ("salesmanager", "Jordan", "Desk", Role.SALES_MANAGER, "New cars"),
     ("advisor", "Avery", "Wrench", Role.SERVICE_ADVISOR, "Service"),
+    ("advisor2", "Jamie", "Lift", Role.SERVICE_ADVISOR, "Service"),
     ("servicemanager", "Casey", "Bay", Role.SERVICE_MANAGER, "Service"),
 ]
 ADMIN_USERNAME = "admin"

@@ -17,6 +17,7 @@ from dealercrm.models import Customer, LifecycleDate, Role, StaffProfile, Team
 from dealercrm.schedules import sweep_run
 from dealercrm.services import customer_create, staff_create
 from leads.models import (
+    OPEN_STATUSES,
     Activity,
     FollowUpTask,
     Lead,
@@ -229,15 +230,24 @@ def _lifecycle_dates(context):
     buyers = Lead.objects.filter(
         external_id__startswith=DEMO_SOURCE_PREFIX, status=LeadStatus.SOLD
     ).values_list("customer_id", flat=True)
+    # The first few buyers without an open lead come due now, so that the demo always shows
+    # recycled leads whatever the random draw.
+    shopping = set(
+        Lead.objects.filter(status__in=OPEN_STATUSES).values_list("customer_id", flat=True)
+    )
+    due_now = [customer_id for customer_id in buyers if customer_id not in shopping][:3]
     dates = [
         LifecycleDate(
             customer_id=customer_id,
             kind=rng.choice([LifecycleDate.Kind.LEASE_END, LifecycleDate.Kind.LOAN_MATURITY]),
-            date=today + timedelta(days=rng.randint(60, 400)),
+            date=today
+            + timedelta(
+                days=rng.randint(30, 80) if customer_id in due_now else rng.randint(60, 400)
+            ),
             note="From the dealer management system",
         )
         for customer_id in buyers
-        if rng.random() < 0.5
+        if customer_id in due_now or rng.random() < 0.5
     ]
     LifecycleDate.objects.bulk_create(dates, ignore_conflicts=True)
     return len(dates)

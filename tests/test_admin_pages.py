@@ -22,13 +22,16 @@ from leads.models import (
 from leads.services import activity_log
 from leads.submission import Submission
 from leads.tracking import WebEventInput, web_events_record
-from tests.factories import make_lead
+from service.models import ServiceSettings
+from service.services import corrective_action_add, issue_open, loss_log, loss_parts_arrived
+from service.setup import campaign_save
+from tests.factories import make_lead, make_opportunity
 
 OUR_APPS = {"auth", "dealercrm", "routing", "leads", "service"}
 
 
 @pytest.fixture
-def a_bit_of_everything(salesperson, other_salesperson):
+def a_bit_of_everything(salesperson, other_salesperson, service_advisor):
     lead = make_lead(LeadStatus.LOST, owner=salesperson)
     Vehicle.objects.create(vin="1HGCM82633A004352", make="Honda", owner=lead.customer)
     activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson)
@@ -54,6 +57,32 @@ def a_bit_of_everything(salesperson, other_salesperson):
     )
     sweep_run("task-reminders", now)
     LifecycleSettings.current()
+    # Service: an opportunity with its history, a lost sale, its recapture, a campaign, a
+    # corrective action, a customer issue and the settings.
+    opportunity = make_opportunity(lead.customer, advisor=service_advisor, by=service_advisor)
+    loss = loss_log(
+        opportunity=opportunity,
+        event="quote_declined",
+        reason="missing_parts",
+        amount="120.00",
+        declined_items=["Front brake pads"],
+        by=service_advisor,
+    )
+    loss_parts_arrived(loss=loss, by=service_advisor)
+    today = timezone.localdate(now)
+    campaign_save(
+        by=service_advisor,
+        name="Brake week",
+        offer="20% off brake pads",
+        keywords="brake",
+        starts_on=today,
+        ends_on=today + timedelta(days=27),
+    )
+    corrective_action_add(
+        reason="missing_parts", action="Stock brake pads", started_on=today, by=service_advisor
+    )
+    issue_open(customer=lead.customer, kind="service", summary="Waited", by=service_advisor)
+    ServiceSettings.current()
     return lead
 
 

@@ -137,4 +137,4 @@ def test_home_sends_each_role_to_its_start(client, salesperson, bdc_manager, ser
     client.force_login(bdc_manager)
     assert client.get("/")["Location"] == reverse("leads:board")
     client.force_login(service_advisor)
-    assert client.get("/")["Location"] == reverse("notifications")
+    assert client.get("/")["Location"] == reverse("service:desk")

@@ -193,6 +193,7 @@ def test_schedules_are_synced_idempotently(db):
         "reactivation",
         "recycle",
         "response-times",
+        "service-recapture",
         "stale",
         "task-reminders",
     ]
