@@ -23,6 +23,29 @@ class ReadOnly:
         return False
 
 
+class SettingsRowAdmin(admin.ModelAdmin):
+    """A model of settings kept in one row (`Model.current()`), saved through the service of
+    its settings page (`save_settings(by=..., **changed)`) so that the admin checks and records
+    a change the way the page does."""
+
+    save_settings = None
+
+    def changelist_view(self, request, extra_context=None):
+        self.model.current()  # the single row is there to change, never added here
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        # Not a query: the admin asks this of every model on every page, for its side bar.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        obj.pk = self.save_settings(by=request.user, **changed).pk
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "active"]

@@ -40,6 +40,26 @@ def lead_owner_refusal(user, profile):
     return ""
 
 
+class ImmutableRowError(Exception):
+    pass
+
+
+class HistoryRow(models.Model):
+    """A line of a history (a lead's, a service opportunity's): appended, never edited or
+    deleted, because reports read what happened from it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRowError("History is append-only; its rows are never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRowError("History is append-only; its rows are never deleted.")
+
+
 class Team(models.Model):
     class Kind(models.TextChoices):
         SALES = "sales", "Sales"

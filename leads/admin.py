@@ -4,7 +4,7 @@ through the lead services, so that every change has its history event."""
 from django.contrib import admin
 from django.db import models
 
-from dealercrm.admin import ReadOnly
+from dealercrm.admin import ReadOnly, SettingsRowAdmin
 from leads.lifecycle_forms import LifecycleSettingsForm
 from leads.lifecycle_settings import lifecycle_settings_set
 from leads.models import (
@@ -205,25 +205,9 @@ class RecyclingAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
 
 
 @admin.register(LifecycleSettings)
-class LifecycleSettingsAdmin(admin.ModelAdmin):
+class LifecycleSettingsAdmin(SettingsRowAdmin):
     """The single row of settings, with the form and the service of the settings page, so that
     the sweeps never read a tier list they cannot use."""
 
     form = LifecycleSettingsForm
-
-    def changelist_view(self, request, extra_context=None):
-        LifecycleSettings.current()  # the single row is there to change, never added here
-        return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request):
-        # Not a query: the admin asks this of every model on every page, for its side bar.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        saved = lifecycle_settings_set(
-            by=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
-        )
-        obj.pk = saved.pk
+    save_settings = staticmethod(lifecycle_settings_set)

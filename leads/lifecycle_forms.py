@@ -2,6 +2,7 @@
 
 from django import forms
 
+from dealercrm.forms import SettingsForm
 from leads.errors import InvalidLifecycleSetting
 from leads.lifecycle_settings import REMINDER_HOURS, stale_tiers_check
 from leads.models import LifecycleSettings
@@ -43,7 +44,7 @@ class DaysListField(forms.CharField):
             raise forms.ValidationError(str(problem), code="invalid") from None
 
 
-class LifecycleSettingsForm(forms.ModelForm):
+class LifecycleSettingsForm(SettingsForm):
     """The settings of the sweeps, in the groups the page shows. With `read_only`,
     every field is shown disabled: for someone who may look but not change."""
 
@@ -139,12 +140,3 @@ class LifecycleSettingsForm(forms.ModelForm):
             "recycle_purchase_anniversary_days": "Purchase anniversary",
             "recycle_service_due_days": "Service due",
         }
-
-    def __init__(self, *args, read_only=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.disabled = read_only
-
-    def fieldsets(self):
-        """(title, what to know, [bound fields]) in the page's order."""
-        return [(title, note, [self[name] for name in names]) for title, note, names in self.groups]

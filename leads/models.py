@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from dealercrm.models import Customer, Team, person_name
+from dealercrm.models import Customer, HistoryRow, Team, person_name
 from dealercrm.vocabulary import LeadChannel, band_for
 from leads.submission import Format
 
@@ -291,11 +291,7 @@ class Lead(models.Model):
         return " ".join(str(part) for part in parts if part)
 
 
-class ImmutableRowError(Exception):
-    pass
-
-
-class LeadEvent(models.Model):
+class LeadEvent(HistoryRow):
     """One line of a lead's history. Rows are appended, never edited or deleted: reports read
     conversion, speed and audit corrections from here."""
 
@@ -358,14 +354,6 @@ class LeadEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · lead {self.lead_id} · {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableRowError("Lead history is append-only; events are never edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRowError("Lead history is append-only; events are never deleted.")
 
     @property
     def actor_name(self):

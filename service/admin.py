@@ -5,7 +5,7 @@ here through the same services as their pages."""
 
 from django.contrib import admin
 
-from dealercrm.admin import ReadOnly
+from dealercrm.admin import ReadOnly, SettingsRowAdmin
 from service.models import (
     CorrectiveAction,
     CustomerIssue,
@@ -184,23 +184,8 @@ class CorrectiveActionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceSettings)
-class ServiceSettingsAdmin(admin.ModelAdmin):
+class ServiceSettingsAdmin(SettingsRowAdmin):
     """The single row of settings, with the form and the service of the settings page."""
 
     form = ServiceSettingsForm
-
-    def changelist_view(self, request, extra_context=None):
-        ServiceSettings.current()  # the single row is there to change, never added here
-        return super().changelist_view(request, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        saved = service_settings_update(
-            by=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
-        )
-        obj.pk = saved.pk
+    save_settings = staticmethod(service_settings_update)

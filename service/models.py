@@ -12,8 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dealercrm.models import Customer, Vehicle, person_name
-from leads.models import ImmutableRowError, Lead, Reason
+from dealercrm.models import Customer, HistoryRow, Vehicle, person_name
+from leads.models import Lead, Reason
 
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
@@ -359,7 +359,7 @@ class Recapture(models.Model):
         return f"{self.get_kind_display()} · {self.summary}"
 
 
-class ServiceEvent(models.Model):
+class ServiceEvent(HistoryRow):
     """One line of an opportunity's history; appended, never edited or deleted."""
 
     class Kind(models.TextChoices):
@@ -396,14 +396,6 @@ class ServiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.summary}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ImmutableRowError("Service history is append-only; events are never edited.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableRowError("Service history is append-only; events are never deleted.")
 
     @property
     def actor_name(self):

@@ -3,6 +3,7 @@ checks are the setup services' own, so a page never accepts what the service wou
 
 from django import forms
 
+from dealercrm.forms import SettingsForm
 from service.models import ServiceCampaign, ServiceSettings
 from service.setup import (
     SETTING_LIMITS,
@@ -30,7 +31,7 @@ def _limited(name, help_text):
     )
 
 
-class ServiceSettingsForm(forms.ModelForm):
+class ServiceSettingsForm(SettingsForm):
     """The service settings, in the groups the page shows. With `read_only`, every field is
     shown disabled: for someone who may look but not change."""
 
@@ -74,15 +75,6 @@ class ServiceSettingsForm(forms.ModelForm):
     class Meta:
         model = ServiceSettings
         fields = list(SETTING_LIMITS)
-
-    def __init__(self, *args, read_only=False, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.disabled = read_only
-
-    def fieldsets(self):
-        """(title, what to know, [bound fields]) in the page's order."""
-        return [(title, note, [self[name] for name in names]) for title, note, names in self.groups]
 
 
 class DateInput(forms.DateInput):

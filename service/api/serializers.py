@@ -10,6 +10,7 @@ from rest_framework import serializers
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidContactDetail
 from dealercrm.models import Role, person_name
+from leads.api.serializers import CustomerOutSerializer, PersonSerializer
 from service.models import ServiceEvent, ServiceLoss, ServiceOpportunity, Stage
 from service.selectors import shown_text
 
@@ -258,22 +259,6 @@ class WorkLineSerializer(MoneyHidden, serializers.Serializer):
     amount = serializers.DecimalField(**MONEY, required=False, help_text=MONEY_NOTE)
 
 
-class ServicePersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return person_name(user)
-
-
-class ServiceCustomerSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    email = serializers.CharField()
-    phone = serializers.CharField()
-
-
 class ServiceVehicleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     vin = serializers.CharField()
@@ -294,9 +279,9 @@ class OpportunitySerializer(MoneyHidden, serializers.Serializer):
     title = serializers.CharField()
     stage = serializers.ChoiceField(choices=Stage.choices)
     status = serializers.ChoiceField(choices=ServiceOpportunity.Status.choices)
-    customer = ServiceCustomerSerializer()
+    customer = CustomerOutSerializer()
     vehicle = ServiceVehicleSerializer(allow_null=True)
-    advisor = ServicePersonSerializer(allow_null=True)
+    advisor = PersonSerializer(allow_null=True)
     items = WorkLineSerializer(many=True)
     booked_for = serializers.DateTimeField(allow_null=True)
     mileage = serializers.IntegerField(allow_null=True)

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dealercrm.models import ImmutableRowError
 from leads.errors import ActorRequired, InvalidReason, InvalidTransition, ReasonRequired
-from leads.models import ImmutableRowError, LeadEvent, LeadStatus
+from leads.models import LeadEvent, LeadStatus
 from leads.services import lead_change_status
 from tests.factories import make_lead, reason
 
