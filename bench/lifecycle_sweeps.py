@@ -75,9 +75,7 @@ medians (target <= 3); "second_run_seconds_median" is the run a minute later (ta
 
 import argparse
 import json
-import os
 import re
-import secrets
 import statistics
 import sys
 import time
@@ -87,7 +85,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pg import throwaway_postgres  # noqa: E402
+from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_RATIO = 3
 TARGET_SECOND_RUN_SECONDS = 1
@@ -152,15 +150,7 @@ def main():
 
     started = time.perf_counter()
     with throwaway_postgres(log=log, conf={"max_wal_size": "8GB"}) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings")
-        # As in production: DEBUG on would keep every query; the sweep logs its counts at INFO.
-        os.environ["DEBUG"] = "false"
-        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        import django
-
-        django.setup()
+        django_setup(database_url)
         result = run(args)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))

@@ -16,6 +16,7 @@ whose cleanup stops it, rather than killing it mid-run.
 import contextlib
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,18 @@ if __name__ == "__main__":
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)
+
+
+def django_setup(database_url, **environment):
+    """Set Django up on `database_url` as production runs it: DEBUG off (on, it would keep and
+    format every query), a throwaway secret key, warnings only in the log; `environment` adds
+    or overrides variables."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.update(environment)
+    import django
+
+    django.setup()

@@ -32,7 +32,6 @@ import math
 import os
 import random
 import re
-import secrets
 import statistics
 import sys
 import time
@@ -45,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from django.db import DEFAULT_DB_ALIAS  # noqa: E402
 
-from bench.pg import throwaway_postgres  # noqa: E402
+from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TEAMS = [
     ("Sales North", "sales"),
@@ -90,14 +89,7 @@ def main():
 
     started = time.perf_counter()
     with throwaway_postgres(log=log) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings")
-        # As in production: DEBUG on would log every query and format its SQL.
-        os.environ["DEBUG"] = "false"
-        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-        import django
-
-        django.setup()
+        django_setup(database_url, LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"))
         result = run(args, database_url)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))

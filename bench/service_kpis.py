@@ -51,7 +51,6 @@ stderr.
 import argparse
 import json
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -62,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.lifecycle_sweeps import secondary_indexes_drop  # noqa: E402
-from bench.pg import throwaway_postgres  # noqa: E402
+from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_PAGE_MS = 300
 PAGE_URL = "/service/kpis/"
@@ -202,18 +201,8 @@ def main():
 
     started = time.perf_counter()
     with throwaway_postgres(log=log, conf={"max_wal_size": "4GB"}) as database_url:
-        os.environ["DATABASE_URL"] = database_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealercrm.settings")
-        # As in production: DEBUG on would keep every query and show debug pages. The test
-        # client talks plain HTTP to "localhost", so no HTTPS redirect.
-        os.environ["DEBUG"] = "false"
-        os.environ["SECURE_SSL_REDIRECT"] = "false"
-        os.environ["ALLOWED_HOSTS"] = "localhost"
-        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        import django
-
-        django.setup()
+        # The test client talks plain HTTP to "localhost": no HTTPS redirect.
+        django_setup(database_url, SECURE_SSL_REDIRECT="false", ALLOWED_HOSTS="localhost")
         result = run(args)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))
