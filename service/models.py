@@ -220,6 +220,8 @@ class ServiceLoss(models.Model):
         indexes = [
             # The KPIs: losses in a period, grouped by reason, advisor and month.
             models.Index(fields=["at", "reason", "advisor", "amount"], name="serviceloss_kpi_idx"),
+            # The KPIs' recovery figures: the id range of a period's losses, from the index.
+            models.Index(fields=["at", "id"], name="serviceloss_at_id_idx"),
             # The recapture sweep: pending losses coming due, by day.
             models.Index(
                 fields=["follow_up_on"],
@@ -352,7 +354,9 @@ class Recapture(models.Model):
         indexes = [
             models.Index(
                 fields=["assignee", "due_on"], condition=Q(status="open"), name="recapture_open_idx"
-            )
+            ),
+            # The KPIs count a period's recaptures by outcome without reading the table.
+            models.Index(fields=["loss", "status"], name="recapture_loss_status_idx"),
         ]
 
     def __str__(self):
