@@ -11,9 +11,9 @@ from dealercrm.models import Customer, LifecycleDate, StaffProfile, SweepRun, Te
 
 class ReadOnly:
     """Rows only the CRM writes (history, sweep runs): editing or deleting one would leave the
-    records and the reports disagreeing with what happened."""
+    records and the reports disagreeing with what happened. For model admins and inlines."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -21,36 +21,22 @@ from service.setup import campaign_save, service_settings_update
 from service.setup_forms import CampaignForm, ServiceSettingsForm
 
 
-class ServiceEventInline(admin.TabularInline):
+class ServiceEventInline(ReadOnly, admin.TabularInline):
     model = ServiceEvent
     fk_name = "opportunity"
     fields = ["at", "kind", "from_stage", "to_stage", "summary", "actor", "actor_label"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
 
-class ServiceLossInline(admin.TabularInline):
+class ServiceLossInline(ReadOnly, admin.TabularInline):
     model = ServiceLoss
     fields = ["at", "event", "reason", "amount", "whole", "recovery", "follow_up_on", "logged_by"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reason", "logged_by")
