@@ -1052,7 +1052,7 @@ def kpi_period(now):
     from django.utils import timezone
 
     try:
-        from service.kpis import default_period
+        from dealercrm.periods import default_period
     except ImportError:
         return now - timedelta(days=PERIOD_DAYS), now
     period = default_period(timezone.localdate(now))

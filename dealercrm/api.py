@@ -1,11 +1,13 @@
 """What every API endpoint shares: the error body and permission checks by capability."""
 
-from rest_framework import status
+from django.utils import timezone
+from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dealercrm.errors import DomainError
+from dealercrm.periods import default_period, period_refusal
 
 
 def exception_handler(exc, context):
@@ -27,3 +29,24 @@ def capability(permission):
 
     HasCapability.__name__ = f"Has_{permission.replace('.', '_')}"
     return HasCapability
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    """A report's period from the query string: by default the last 12 months up to today."""
+
+    start = serializers.DateField(
+        required=False,
+        help_text="First day (YYYY-MM-DD). Default: the first of the month eleven months "
+        "before `end`.",
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day, included (YYYY-MM-DD). Default: today."
+    )
+
+    def validate(self, data):
+        end = data.get("end") or timezone.localdate()
+        start = data.get("start") or default_period(end).start
+        refusal = period_refusal(start, end)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return {**data, "start": start, "end": end}

@@ -15,8 +15,8 @@ midnight after its last.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -24,13 +24,11 @@ from django.db.models import Count, Max, Min, Sum, Value
 from django.utils import timezone
 
 from dealercrm.models import person_name
+from dealercrm.periods import Period, first_of_month, midnight, percent
 from leads.models import Reason
 from service.models import CorrectiveAction, Recapture, ServiceLoss, ServiceOpportunity
 
 ZERO = Decimal("0.00")
-# The longest period the page, the CSV and the API take: the by-month figures stay readable and
-# the queries stay bounded.
-MAX_PERIOD_YEARS = 3
 # A corrective action is judged on the same number of days before and after its start: as many
 # as have passed since it started, but at least a month (fewer days say little) and at most half
 # a year (later on, other changes blur the comparison).
@@ -40,79 +38,6 @@ ACTION_WINDOW_MAX_DAYS = 180
 # lists them all.
 ACTIONS_SHOWN = 12
 NO_ADVISOR = "No advisor"
-
-
-# --- periods ---------------------------------------------------------------------------------
-
-
-def _midnight(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days from `start` to `end`, both included."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self):
-        return (self.end - self.start).days + 1
-
-    @property
-    def since(self):
-        return _midnight(self.start)
-
-    @property
-    def until(self):
-        """Midnight after the last day: the period is `since <= t < until`."""
-        return _midnight(self.end + timedelta(days=1))
-
-    def before(self):
-        """The same number of days just before this period."""
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
-
-
-def _first_of_month(day, months_back=0):
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def default_period(today):
-    """The last 12 months up to today: from the first of the month eleven months ago, so that
-    the by-month figures are twelve calendar months, the last one running to today."""
-    return Period(_first_of_month(today, 11), today)
-
-
-def latest_end(start):
-    """The last day a period starting on `start` may end on: MAX_PERIOD_YEARS later, less a
-    day."""
-    year = start.year + MAX_PERIOD_YEARS
-    try:
-        later = start.replace(year=year)
-    except ValueError:  # February 29 in a year without one
-        later = date(year, 3, 1)
-    return later - timedelta(days=1)
-
-
-def period_refusal(start, end):
-    """Why `start`–`end` is not a period the KPIs take, in words; "" when it is."""
-    if end < start:
-        return f"The period ends ({end:%b %-d, %Y}) before it starts ({start:%b %-d, %Y})."
-    if end > latest_end(start):
-        return (
-            f"The period is longer than {MAX_PERIOD_YEARS} years; a period starting on "
-            f"{start:%b %-d, %Y} ends on {latest_end(start):%b %-d, %Y} at the latest."
-        )
-    return ""
-
-
-def percent(part, whole):
-    """`part` as a percentage of `whole`, to one decimal place; None when `whole` is zero."""
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def _points(after, before):
@@ -356,7 +281,7 @@ class Timeline:
             return coarse
 
         pieces = [
-            (_midnight(self.edges[i]), _midnight(self.edges[i + 1]), columns(i)) for i in needed
+            (midnight(self.edges[i]), midnight(self.edges[i + 1]), columns(i)) for i in needed
         ]
         self.rows_of_piece = defaultdict(list)
         self.sums_of_piece = defaultdict(lambda: defaultdict(lambda: [ZERO, 0]))
@@ -400,9 +325,9 @@ def _month_spans(period):
     """The calendar months of the period, the first and the last cut to it: [(month, first day,
     day after the last)]."""
     months = []
-    month = _first_of_month(period.start)
+    month = first_of_month(period.start)
     while month <= period.end:
-        following = _first_of_month(month + timedelta(days=31))
+        following = first_of_month(month + timedelta(days=31))
         months.append((month, max(month, period.start), min(following, _span(period)[1])))
         month = following
     return months

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dealercrm.charts import Bar, bar_chart, column_chart
+from dealercrm.forms import PeriodForm
 from dealercrm.models import Customer
 from service.customers import customer_search, segment_rules, service_customers, value_of
 from service.customers import with_values as customers_with_values
@@ -29,7 +30,6 @@ from service.report_forms import (
     CustomerSearchForm,
     IssueForm,
     IssueResolveForm,
-    KpiPeriodForm,
 )
 from service.services import corrective_action_add, issue_open, issue_resolve
 
@@ -56,7 +56,7 @@ def kpis(request):
     period; what came back; and whether the corrective actions worked. Changing the period
     asks htmx for the results alone."""
     today = timezone.localdate()
-    form = KpiPeriodForm(request.GET or None, today=today)
+    form = PeriodForm(request.GET or None, today=today)
     context, status = {"form": form, "kpis": None}, 200
     if form.is_bound and not form.is_valid():
         status = INVALID
@@ -137,7 +137,7 @@ def kpis_csv(request):
     """The KPIs of the period as CSV, one row per figure; money in the dealership's currency
     (named in the header), percentages as numbers."""
     today = timezone.localdate()
-    form = KpiPeriodForm(request.GET or None, today=today)
+    form = PeriodForm(request.GET or None, today=today)
     if form.is_bound and not form.is_valid():
         words = " ".join(error for errors in form.errors.values() for error in errors)
         return HttpResponse(words, status=400, content_type="text/plain; charset=utf-8")

@@ -3,7 +3,7 @@ checks are the setup services' own, so a page never accepts what the service wou
 
 from django import forms
 
-from dealercrm.forms import SettingsForm
+from dealercrm.forms import DateInput, SettingsForm
 from service.models import ServiceCampaign, ServiceSettings
 from service.setup import (
     SETTING_LIMITS,
@@ -75,13 +75,6 @@ class ServiceSettingsForm(SettingsForm):
     class Meta:
         model = ServiceSettings
         fields = list(SETTING_LIMITS)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class CampaignForm(forms.ModelForm):

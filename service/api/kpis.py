@@ -3,15 +3,15 @@ as JSON, for service managers (`service.view_service_kpis` and `service.view_ser
 
 from django.conf import settings
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dealercrm.api import capability
-from service.kpis import MAX_PERIOD_YEARS, Period, default_period, period_refusal, service_kpis
+from dealercrm.api import PeriodQuerySerializer, capability
+from dealercrm.periods import MAX_PERIOD_YEARS, Period
+from service.kpis import service_kpis
 
 
 def _money(**kwargs):
@@ -22,25 +22,6 @@ def _percent(help_text):
     return serializers.DecimalField(
         max_digits=16, decimal_places=1, allow_null=True, help_text=help_text
     )
-
-
-class KpiPeriodQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(
-        required=False,
-        help_text="First day (YYYY-MM-DD). Default: the first of the month eleven months "
-        "before `end`.",
-    )
-    end = serializers.DateField(
-        required=False, help_text="Last day, included (YYYY-MM-DD). Default: today."
-    )
-
-    def validate(self, data):
-        end = data.get("end") or timezone.localdate()
-        start = data.get("start") or default_period(end).start
-        refusal = period_refusal(start, end)
-        if refusal:
-            raise serializers.ValidationError(refusal)
-        return {"start": start, "end": end}
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -174,7 +155,7 @@ class ServiceKpisView(APIView):
             f"The period is at most {MAX_PERIOD_YEARS} years; by default the last 12 months. "
             "Money is a decimal string in the dealership's currency (`currency_symbol`)."
         ),
-        parameters=[KpiPeriodQuerySerializer],
+        parameters=[PeriodQuerySerializer],
         responses={
             200: ServiceKpisSerializer,
             400: OpenApiResponse(description="The period is not valid; the body says why."),
@@ -182,7 +163,7 @@ class ServiceKpisView(APIView):
         tags=["service"],
     )
     def get(self, request):
-        query = KpiPeriodQuerySerializer(data=request.query_params)
+        query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = Period(query.validated_data["start"], query.validated_data["end"])
         figures = service_kpis(period.start, period.end)

@@ -9,16 +9,12 @@ import pytest
 from django.utils import timezone
 
 from dealercrm.models import Role
+from dealercrm.periods import Period, default_period, latest_end, percent, period_refusal
 from service.kpis import (
     ACTIONS_SHOWN,
-    Period,
     _came_back,
     action_windows,
     corrective_action_figures,
-    default_period,
-    latest_end,
-    percent,
-    period_refusal,
     service_kpis,
 )
 from service.models import CorrectiveAction, ServiceOpportunity
