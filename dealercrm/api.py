@@ -50,3 +50,9 @@ class PeriodQuerySerializer(serializers.Serializer):
         if refusal:
             raise serializers.ValidationError(refusal)
         return {**data, "start": start, "end": end}
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="Included.")
+    days = serializers.IntegerField()

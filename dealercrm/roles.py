@@ -36,6 +36,7 @@ _MANAGING_SALES = [
     "leads.add_lead",
     "leads.submit_leads",
     "leads.view_all_leads",
+    "leads.view_lead_reports",
     "leads.reassign_lead",
     "leads.audit_lead",
     "dealercrm.view_team",

@@ -18,6 +18,7 @@ from dealercrm.schedules import sweep_run
 from dealercrm.services import customer_create, staff_create
 from leads.models import (
     OPEN_STATUSES,
+    QUALIFIED_STATUSES,
     Activity,
     FollowUpTask,
     Lead,
@@ -33,6 +34,7 @@ from leads.services import (
     lead_change_status,
     lead_create,
     lead_reopen,
+    leads_touch_counts_refresh,
 )
 from leads.tasks import response_times_refresh
 from leads.tracking import WebEventInput, visitors_link, web_events_record
@@ -497,6 +499,7 @@ def _work_the_plans(context, rng):
     for lead in leads:
         lead.last_activity_at = max(lead.last_activity_at or latest[lead.pk], latest[lead.pk])
     Lead.objects.bulk_update(leads, ["last_activity_at"])
+    leads_touch_counts_refresh(latest)
 
 
 def _first_response_delay(rng):
@@ -577,6 +580,8 @@ def _bulk_batch(rng, now, run, offset, size, people, paths, weights, reasons):
         status = path[-1] if path else S.NEW
         closed = steps[-1][1] if status in (S.SOLD, S.LOST, S.DISQUALIFIED) else None
         contacted = next((at for step, at, _ in steps if step == S.CONTACTED), None)
+        qualified = next((at for step, at, _ in steps if step in QUALIFIED_STATUSES), None)
+        appointment = next((at for step, at, _ in steps if step == S.APPOINTMENT), None)
         leads.append(
             Lead(
                 customer=customer,
@@ -595,6 +600,8 @@ def _bulk_batch(rng, now, run, offset, size, people, paths, weights, reasons):
                 created_at=created,
                 assigned_at=steps[0][1],
                 first_contacted_at=contacted,
+                qualified_at=qualified,
+                appointment_set_at=appointment,
                 last_activity_at=max(filter(None, (created, contacted, steps[-1][1]))),
                 status_changed_at=steps[-1][1],
                 closed_at=closed,

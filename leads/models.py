@@ -31,6 +31,9 @@ OPEN_STATUSES = frozenset(
 )
 CLOSED_STATUSES = frozenset({LeadStatus.SOLD, LeadStatus.LOST, LeadStatus.DISQUALIFIED})
 REOPENABLE_STATUSES = frozenset({LeadStatus.LOST, LeadStatus.DISQUALIFIED})
+# A lead in one of these has been qualified, whether or not it passed through `qualified`: a
+# customer who books a visit or buys on the first call is a qualified lead too.
+QUALIFIED_STATUSES = frozenset({LeadStatus.QUALIFIED, LeadStatus.APPOINTMENT, LeadStatus.SOLD})
 
 # Every move a person may make with `lead_change_status`. Reopening a lost or disqualified lead is
 # not in the table: it is its own change (`lead_reopen`), because it needs a cause.
@@ -93,6 +96,28 @@ class Reason(models.Model):
 
     def __str__(self):
         return self.label
+
+
+# What the lead reports read of a lead besides its creation time (`lead_report_idx`).
+REPORT_COLUMNS = [
+    "source",
+    "channel",
+    "team",
+    "owner",
+    "customer",
+    "status",
+    "close_reason",
+    "first_contacted_at",
+    "qualified_at",
+    "appointment_set_at",
+    "audit_returned_at",
+    "closed_at",
+    "quiet_tier_reached",
+    "personal_touches",
+    "calls",
+    "automated_touches",
+    "responded_at",
+]
 
 
 class Lead(models.Model):
@@ -206,12 +231,51 @@ class Lead(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What the lead reports count, kept on the lead by the services that write the history, so
+    # that a report reads one row per lead (from `lead_report_idx`) instead of its history.
+    qualified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First time the lead was qualified, or went straight to an appointment or a "
+        "sale; kept when it is later lost.",
+    )
+    appointment_set_at = models.DateTimeField(
+        null=True, blank=True, help_text="First time an appointment was set."
+    )
+    audit_returned_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First time a disqualification audit returned the lead to work: it was "
+        "disqualified wrongly, and counts as qualified in the corrected figures.",
+    )
+    quiet_tier_reached = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The longest quiet period (a stale tier, in days) the lead ever reached; "
+        "unlike `stale_tier`, it stays when the lead is worked again.",
+    )
+    personal_touches = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Personal outbound touches (calls, e-mails, texts, ...)."
+    )
+    calls = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Personal outbound calls (also in personal touches)."
+    )
+    automated_touches = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Messages integrations sent automatically."
+    )
+    responded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First time the customer responded: replied, called or wrote in.",
+    )
+
     class Meta:
         permissions = [
             ("view_all_leads", "Can see every lead"),
             ("reassign_lead", "Can reassign leads"),
             ("audit_lead", "Can audit closed leads and return them to work"),
             ("submit_leads", "Can post leads and website events through the API"),
+            ("view_lead_reports", "Can see the lead reports of every team and person"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -255,6 +319,13 @@ class Lead(models.Model):
             # Reports over closed leads by month.
             models.Index(fields=["status", "closed_at"], name="lead_status_closed_idx"),
             models.Index(fields=["customer", "created_at"], name="lead_customer_idx"),
+            # The lead reports: the leads created in a period with what the reports count,
+            # read from the index alone on PostgreSQL (`include` is ignored elsewhere).
+            models.Index(
+                fields=["created_at"],
+                include=REPORT_COLUMNS,
+                name="lead_report_idx",
+            ),
             # The first-response sweep: leads still waiting for their first contact, by deadline.
             models.Index(
                 fields=["first_response_due_at"],
@@ -435,6 +506,14 @@ class Activity(models.Model):
         )
 
     @property
+    def is_customer_response(self):
+        """The customer answered: the touch is marked as the customer's response, or the
+        customer started it (an inbound call, e-mail, text or chat)."""
+        if self.kind == self.Kind.NOTE:
+            return False
+        return self.customer_responded or self.direction == self.Direction.INBOUND
+
+    @property
     def is_personal_outbound(self):
         return (
             not self.automated
@@ -569,6 +648,14 @@ class LeadSource(models.Model):
         "hosted form", default=False, help_text="Serve a website form at /f/<key>/."
     )
     form_title = models.CharField(max_length=100, blank=True)
+    cost_per_lead = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What one lead from this source costs, if it costs anything; the sources "
+        "report works out the cost per sale from it.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -577,7 +664,10 @@ class LeadSource(models.Model):
             models.CheckConstraint(
                 condition=Q(quality_points__gte=-30, quality_points__lte=30),
                 name="leadsource_quality_points_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_per_lead__gte=0), name="leadsource_cost_not_negative"
+            ),
         ]
 
     def __str__(self):

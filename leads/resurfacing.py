@@ -221,12 +221,26 @@ def leads_quiet_claim(tier, *, quiet_from, quiet_until, now, limit):
     window, window_params = _window("last_activity_at", ">", quiet_from, quiet_until)
     rows = _returning(
         f"UPDATE {table} SET stale_tier = %s,"
+        " quiet_tier_reached = CASE WHEN quiet_tier_reached < %s THEN %s"
+        " ELSE quiet_tier_reached END,"
         " resurfaced_at = CASE WHEN resurfaced_at IS NULL AND last_seen_at > last_activity_at"
         " AND last_seen_at <= %s THEN %s ELSE resurfaced_at END"
         f" WHERE id IN (SELECT id FROM {table} WHERE status IN ({statuses}) AND {window}"
         " AND stale_tier < %s LIMIT %s) AND stale_tier < %s"
         " RETURNING id, resurfaced_at = %s",
-        [tier, adapt(now), adapt(now), *_OPEN, *window_params, tier, limit, tier, adapt(now)],
+        [
+            tier,
+            tier,
+            tier,
+            adapt(now),
+            adapt(now),
+            *_OPEN,
+            *window_params,
+            tier,
+            limit,
+            tier,
+            adapt(now),
+        ],
     )
     return [(lead_id, bool(resurfaced)) for lead_id, resurfaced in rows]
 

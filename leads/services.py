@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dealercrm.models import LifecycleDate, lead_owner_refusal, person_name
@@ -36,6 +38,7 @@ from leads.followup import (
 )
 from leads.models import (
     CLOSED_STATUSES,
+    QUALIFIED_STATUSES,
     REASON_KIND_FOR_STATUS,
     REOPENABLE_STATUSES,
     TRANSITIONS,
@@ -112,6 +115,10 @@ def _set_status(lead, to_status, at):
         lead.first_contacted_at = at
     if to_status != LeadStatus.APPOINTMENT:
         lead.appointment_at = None
+    elif lead.appointment_set_at is None:
+        lead.appointment_set_at = at
+    if to_status in QUALIFIED_STATUSES and lead.qualified_at is None:
+        lead.qualified_at = at
     _tasks_follow_status(lead, to_status, at)
     if to_status == LeadStatus.SOLD:
         _anniversary_add(lead, at)
@@ -124,6 +131,8 @@ def _set_status(lead, to_status, at):
         "close_reason",
         "first_contacted_at",
         "appointment_at",
+        "appointment_set_at",
+        "qualified_at",
     ]
 
 
@@ -389,6 +398,9 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     if cause == LeadEvent.ReopenCause.RESURFACING:
         lead.resurfaced_at = at
         update_fields.append("resurfaced_at")
+    if cause == LeadEvent.ReopenCause.AUDIT and lead.audit_returned_at is None:
+        lead.audit_returned_at = at
+        update_fields.append("audit_returned_at")
     lead.save(update_fields=[*update_fields, "updated_at"])
     _record(
         lead,
@@ -449,7 +461,7 @@ def activity_log(
         actor=actor["actor"],
         occurred_at=occurred_at,
     )
-    update_fields = ["updated_at"]
+    update_fields = ["updated_at", *_touch_count(lead, activity)]
     if occurred_at > lead.last_activity_at:
         lead.last_activity_at = occurred_at
         lead.stale_tier = 0
@@ -475,6 +487,53 @@ def activity_log(
             update_fields.append("first_contacted_at")
     lead.save(update_fields=update_fields)
     return activity
+
+
+def _touch_count(lead, activity):
+    """Count `activity` on the lead for the reports (personal and automated touches, calls, the
+    customer's first response); returns the names to save. The lead is locked, so plain
+    increments are safe."""
+    update_fields = []
+    if activity.automated:
+        lead.automated_touches += 1
+        update_fields.append("automated_touches")
+    elif activity.is_personal_outbound:
+        lead.personal_touches += 1
+        update_fields.append("personal_touches")
+        if activity.kind == Activity.Kind.CALL:
+            lead.calls += 1
+            update_fields.append("calls")
+    if activity.is_customer_response and (
+        lead.responded_at is None or activity.occurred_at < lead.responded_at
+    ):
+        lead.responded_at = activity.occurred_at
+        update_fields.append("responded_at")
+    return update_fields
+
+
+def leads_touch_counts_refresh(lead_ids, *, lead_model=Lead, activity_model=Activity):
+    """Count again, from their activities, the touches and the first response of the leads
+    `lead_ids` (all leads when None): after activities were inserted in bulk (the demo) or
+    when the counts were added (a migration passes its historical models)."""
+    activities = activity_model.objects.filter(lead=OuterRef("pk")).exclude(kind=Activity.Kind.NOTE)
+    personal = activities.filter(automated=False, direction=Activity.Direction.OUTBOUND)
+    responses = activities.filter(
+        Q(customer_responded=True) | Q(direction=Activity.Direction.INBOUND)
+    )
+
+    def count(queryset):
+        counted = queryset.values("lead").annotate(total=Count("pk")).values("total")
+        return Coalesce(Subquery(counted), 0)
+
+    leads = lead_model.objects.all()
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=list(lead_ids))
+    return leads.update(
+        personal_touches=count(personal),
+        calls=count(personal.filter(kind=Activity.Kind.CALL)),
+        automated_touches=count(activities.filter(automated=True)),
+        responded_at=Subquery(responses.order_by("occurred_at").values("occurred_at")[:1]),
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import lifecycle_views, views
+from leads import lifecycle_views, report_views, views
 
 app_name = "leads"
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path("comebacks/", lifecycle_views.comebacks, name="comebacks"),
     path("comebacks/<int:pk>/decide/", lifecycle_views.comeback_decide, name="comeback_decide"),
     path("lifecycle-settings/", lifecycle_views.lifecycle_settings, name="lifecycle_settings"),
+    path("reports/", report_views.reports, name="reports"),
+    path("reports/<slug:key>/", report_views.report, name="report"),
+    path("reports/<slug:key>/csv/", report_views.report_csv, name="report_csv"),
 ]
 
 # Public: the hosted website form of each lead source that has one, outside the staff area.

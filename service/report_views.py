@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dealercrm.charts import Bar, bar_chart, column_chart
+from dealercrm.formats import money_text
 from dealercrm.forms import PeriodForm
 from dealercrm.models import Customer
 from service.customers import customer_search, segment_rules, service_customers, value_of
 from service.customers import with_values as customers_with_values
 from service.errors import InvalidIssue, InvalidLoss
-from service.formats import money_text
 from service.kpis import ACTIONS_SHOWN, corrective_action_figures, service_kpis
 from service.models import CorrectiveAction, CustomerIssue, ServiceLoss, ServiceOpportunity
 from service.permissions import can_see_money, get_issue_for_user_or_404

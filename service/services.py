@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dealercrm.contacts import normalize_email, normalize_phone
+from dealercrm.formats import money_text
 from dealercrm.models import Role, Vehicle, person_name
 from dealercrm.selectors import customer_matching
 from dealercrm.services import customer_create, notification_send
@@ -29,7 +30,6 @@ from service.errors import (
     OpportunityClosed,
     RecaptureClosed,
 )
-from service.formats import money_text
 from service.models import (
     STAGE_ORDER,
     VISIT_STAGES,

@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from dealercrm.errors import DomainError
+from dealercrm.formats import money_text
 from dealercrm.models import Role, person_name
 from service import services
 from service.filters import OpportunityFilter
-from service.formats import money_text
 from service.forms import (
     EVENT_BUTTON,
     AdvanceForm,

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from leads.api.reports import ReportView
 from leads.api.routing import RoutingPreviewView, RoutingStaffViewSet
 from leads.api.views import CallsView, LeadViewSet, WebEventsView
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("events/", WebEventsView.as_view(), name="web-events"),
     path("calls/", CallsView.as_view(), name="calls"),
     path("routing/preview/", RoutingPreviewView.as_view(), name="routing-preview"),
+    path("reports/<slug:report>/", ReportView.as_view(), name="report"),
 ]

@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dealercrm.api import PeriodQuerySerializer, capability
+from dealercrm.api import PeriodQuerySerializer, PeriodSerializer, capability
 from dealercrm.periods import MAX_PERIOD_YEARS, Period
 from service.kpis import service_kpis
 
@@ -22,12 +22,6 @@ def _percent(help_text):
     return serializers.DecimalField(
         max_digits=16, decimal_places=1, allow_null=True, help_text=help_text
     )
-
-
-class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="Included.")
-    days = serializers.IntegerField()
 
 
 class TotalsSerializer(serializers.Serializer):

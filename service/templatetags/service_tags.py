@@ -1,6 +1,6 @@
 from django import template
 
-from service.formats import money_text
+from dealercrm.formats import money_text
 
 register = template.Library()
 

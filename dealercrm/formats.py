@@ -1,4 +1,5 @@
-"""How service money reads: "$1,234.50", with the dealership's currency symbol (settings)."""
+"""How money reads on pages and in exports: "$1,234.50", with the dealership's currency symbol
+(settings.CURRENCY_SYMBOL)."""
 
 from decimal import Decimal
 
