@@ -491,6 +491,13 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_at_idx"),
             models.Index(fields=["actor", "occurred_at"], name="activity_actor_at_idx"),
+            # The base-quality report: each person's calls in a period and how long they were,
+            # from the index alone.
+            models.Index(
+                fields=["actor", "occurred_at", "duration_seconds"],
+                condition=Q(kind="call", automated=False, direction="outbound"),
+                name="activity_call_actor_idx",
+            ),
         ]
 
     def __str__(self):

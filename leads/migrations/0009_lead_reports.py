@@ -164,6 +164,16 @@ class Migration(migrations.Migration):
                 condition=models.Q(("cost_per_lead__gte", 0)), name="leadsource_cost_not_negative"
             ),
         ),
+        migrations.AddIndex(
+            model_name="activity",
+            index=models.Index(
+                condition=models.Q(
+                    ("automated", False), ("direction", "outbound"), ("kind", "call")
+                ),
+                fields=["actor", "occurred_at", "duration_seconds"],
+                name="activity_call_actor_idx",
+            ),
+        ),
         migrations.RunPython(report_fields_backfill, migrations.RunPython.noop),
         migrations.RunPython(sync_role_groups, migrations.RunPython.noop),
     ]
