@@ -146,8 +146,17 @@ class InquiryAdmin(ReadOnly, VisibleLeadsOnly, admin.ModelAdmin):
 
 @admin.register(LeadSource)
 class LeadSourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "channel", "quality_points", "team", "form_enabled", "active"]
-    list_editable = ["quality_points", "active"]
+    list_display = [
+        "name",
+        "key",
+        "channel",
+        "quality_points",
+        "cost_per_lead",
+        "team",
+        "form_enabled",
+        "active",
+    ]
+    list_editable = ["quality_points", "cost_per_lead", "active"]
     list_filter = ["channel", "form_enabled", "active"]
     search_fields = ["name", "key"]
 

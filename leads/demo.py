@@ -8,6 +8,7 @@ leads to work. `add_bulk` writes benchmark volumes with bulk inserts instead.
 
 import secrets
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -75,17 +76,18 @@ SOURCES = [
     ("phone", Lead.Channel.PHONE, 8, 70),
     ("showroom", Lead.Channel.WALK_IN, 4, 80),
 ]
-# (key, name, quality points, team, hosted form): what a manager would configure.
+# (key, name, quality points, team, hosted form, cost per lead): what a manager would configure.
+# Marketplaces and ads are paid per lead; the dealer's own channels cost nothing per lead.
 SOURCE_SETTINGS = [
-    ("dealer-website", "Our website", 10, "New cars", True),
-    ("dealer-website-chat", "Website chat", 10, "New cars", False),
-    ("cars.com", "Cars.com", 0, "Used cars", False),
-    ("autotrader", "Autotrader", 0, "Used cars", False),
-    ("cargurus", "CarGurus", 5, "Used cars", False),
-    ("toyota-oem", "Toyota dealer portal", 5, "New cars", False),
-    ("facebook-lead-ads", "Facebook lead ads", -10, "BDC", False),
-    ("phone", "Call tracking", 15, "BDC", False),
-    ("showroom", "Showroom", 20, "New cars", False),
+    ("dealer-website", "Our website", 10, "New cars", True, None),
+    ("dealer-website-chat", "Website chat", 10, "New cars", False, None),
+    ("cars.com", "Cars.com", 0, "Used cars", False, Decimal("28.00")),
+    ("autotrader", "Autotrader", 0, "Used cars", False, Decimal("24.00")),
+    ("cargurus", "CarGurus", 5, "Used cars", False, Decimal("32.00")),
+    ("toyota-oem", "Toyota dealer portal", 5, "New cars", False, Decimal("15.00")),
+    ("facebook-lead-ads", "Facebook lead ads", -10, "BDC", False, Decimal("12.50")),
+    ("phone", "Call tracking", 15, "BDC", False, None),
+    ("showroom", "Showroom", 20, "New cars", False, None),
 ]
 PROVIDER_USERNAME = "website-feed"
 # Where leads end up, before their age cuts the story short.
@@ -157,7 +159,7 @@ def seed(context):
 def _sources():
     teams = {team.name: team for team in Team.objects.all()}
     channels = {key: channel for key, channel, _, _ in SOURCES}
-    for key, name, points, team, form in SOURCE_SETTINGS:
+    for key, name, points, team, form, cost in SOURCE_SETTINGS:
         LeadSource.objects.get_or_create(
             key=key,
             defaults={
@@ -167,6 +169,7 @@ def _sources():
                 "team": teams.get(team),
                 "form_enabled": form,
                 "form_title": "Ask us about a car" if form else "",
+                "cost_per_lead": cost,
             },
         )
 

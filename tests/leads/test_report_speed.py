@@ -133,3 +133,26 @@ def test_unknown_report_and_bad_filters_are_named(client, bdc_manager):
     assert answer.status_code == 400
     assert "ends" in str(answer.json())
     assert client.get("/api/v1/reports/speed/", {"source": "nobody"}).status_code == 400
+
+
+def test_the_page_reads_a_fixed_number_of_queries(
+    july, client, bdc_manager, django_assert_num_queries
+):
+    client.force_login(bdc_manager)
+
+    # Session, user, the user's and their groups' permissions; the form's source choices; the
+    # report: all leads, then by source, person, team and hour; the people's and the teams'
+    # names; the form's team and person lists as the page draws them.
+    with django_assert_num_queries(14):
+        page = client.get("/leads/reports/speed/", {"start": JULY[0], "end": JULY[1]})
+    assert page.status_code == 200
+
+
+def test_the_reports_page_lists_every_report(client, bdc_manager):
+    client.force_login(bdc_manager)
+
+    page = client.get("/leads/reports/")
+
+    for key in ["speed", "timing", "engagement", "qualification", "not-lost", "base-quality"]:
+        assert f'href="/leads/reports/{key}/"' in page.text
+    assert 'href="/leads/reports/sources/"' in page.text
