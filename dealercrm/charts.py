@@ -4,7 +4,7 @@ Two kinds, enough for the reports: horizontal bars (one per label, with an optio
 for the previous period) and columns (one per month). Each returns markup safe to put in a
 template. A chart is a picture of figures the page also shows in a table, so it carries a
 <title> and a <desc> for screen readers (role="img"), and every bar a <title> that browsers show
-as a tooltip. Colours come from CSS classes (static/service/reports.css) with fill attributes
+as a tooltip. Colours come from CSS classes (static/dealercrm/app.css) with fill attributes
 as the fallback.
 
     bar_chart([Bar("Price too high", Decimal("1200"), previous=Decimal("800"))],
