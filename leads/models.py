@@ -261,7 +261,9 @@ class Lead(models.Model):
         default=0, db_default=0, help_text="Personal outbound calls (also in personal touches)."
     )
     automated_touches = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Messages integrations sent automatically."
+        default=0,
+        db_default=0,
+        help_text="Messages integrations sent to the customer automatically.",
     )
     responded_at = models.DateTimeField(
         null=True,

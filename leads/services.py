@@ -494,7 +494,9 @@ def _touch_count(lead, activity):
     customer's first response); returns the names to save. The lead is locked, so plain
     increments are safe."""
     update_fields = []
-    if activity.automated:
+    if activity.automated and activity.direction == Activity.Direction.OUTBOUND:
+        # An integration also logs what the customer started (a tracked call): that is the
+        # customer's response, not a message the dealership sent.
         lead.automated_touches += 1
         update_fields.append("automated_touches")
     elif activity.is_personal_outbound:
@@ -531,7 +533,9 @@ def leads_touch_counts_refresh(lead_ids, *, lead_model=Lead, activity_model=Acti
     return leads.update(
         personal_touches=count(personal),
         calls=count(personal.filter(kind=Activity.Kind.CALL)),
-        automated_touches=count(activities.filter(automated=True)),
+        automated_touches=count(
+            activities.filter(automated=True, direction=Activity.Direction.OUTBOUND)
+        ),
         responded_at=Subquery(responses.order_by("occurred_at").values("occurred_at")[:1]),
     )
 

@@ -73,7 +73,9 @@ class Migration(migrations.Migration):
             model_name="lead",
             name="automated_touches",
             field=models.PositiveIntegerField(
-                db_default=0, default=0, help_text="Messages integrations sent automatically."
+                db_default=0,
+                default=0,
+                help_text="Messages integrations sent to the customer automatically.",
             ),
         ),
         migrations.AddField(
