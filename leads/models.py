@@ -98,8 +98,10 @@ class Reason(models.Model):
         return self.label
 
 
-# What the lead reports read of a lead besides its creation time (`lead_report_idx`).
+# What the lead reports read of a lead besides its creation time (`lead_report_idx`). The id is
+# there too: counting leads and joining the few that need their history then stay in the index.
 REPORT_COLUMNS = [
+    "id",
     "source",
     "channel",
     "team",

@@ -139,6 +139,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 fields=["created_at"],
                 include=(
+                    "id",
                     "source",
                     "channel",
                     "team",
