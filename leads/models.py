@@ -322,6 +322,14 @@ class Lead(models.Model):
             ),
             # Reports over closed leads by month.
             models.Index(fields=["status", "closed_at"], name="lead_status_closed_idx"),
+            # The reports over the sales of a period (conversion timing, sales per person),
+            # read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["closed_at"],
+                condition=Q(status="sold"),
+                include=["id", "created_at", "source", "team", "owner"],
+                name="lead_sales_idx",
+            ),
             models.Index(fields=["customer", "created_at"], name="lead_customer_idx"),
             # The lead reports: the leads created in a period with what the reports count,
             # read from the index alone on PostgreSQL (`include` is ignored elsewhere).

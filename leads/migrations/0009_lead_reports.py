@@ -161,6 +161,15 @@ class Migration(migrations.Migration):
                 name="lead_report_idx",
             ),
         ),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("status", "sold")),
+                fields=["closed_at"],
+                include=("id", "created_at", "source", "team", "owner"),
+                name="lead_sales_idx",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="leadsource",
             constraint=models.CheckConstraint(
