@@ -299,7 +299,13 @@ class Lead(models.Model):
         ]
         indexes = [
             # "My queue": a person's open leads.
-            models.Index(fields=["owner", "status"], name="lead_owner_status_idx"),
+            # Carries what the base-quality report reads of a person's open leads, so that it
+            # does not read the leads themselves on PostgreSQL.
+            models.Index(
+                fields=["owner", "status"],
+                include=["purchase_horizon", "last_activity_at", "source", "team", "id"],
+                name="lead_owner_status_idx",
+            ),
             # The team pool: unassigned leads of a team.
             models.Index(
                 fields=["team", "created_at"],

@@ -170,6 +170,15 @@ class Migration(migrations.Migration):
                 name="lead_sales_idx",
             ),
         ),
+        migrations.RemoveIndex(model_name="lead", name="lead_owner_status_idx"),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(
+                fields=["owner", "status"],
+                include=("purchase_horizon", "last_activity_at", "source", "team", "id"),
+                name="lead_owner_status_idx",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="leadsource",
             constraint=models.CheckConstraint(
