@@ -55,14 +55,16 @@ fetches (the speed report's text plans go to stderr).
     .venv/bin/python bench/lead_reports.py --quick        # 100,000 leads: a first check
     .venv/bin/python bench/lead_reports.py --build-only   # the data and its checks, no requests
 
-At the default size the load takes about 9 minutes on this machine (2 cores shared with other
-work, load average 3-5: plan 1.5, leads 1, history 1.5, activities 1, tasks 1, indexes 2.5), the
-whole run about 23; `--quick` about 2.5. The lead table is about 2 GB (rows of about 1.8 kB: the
-routing decision and the score's factors as JSON, as intake keeps them), lead_report_idx 144 MB.
-PostgreSQL runs
-with its default settings (shared_buffers 128MB) and fsync on; only max_wal_size is raised, so
-that the load does not checkpoint every few seconds. A URL that does not answer 200 is reported
-with its status and left out of the figures. Prints one JSON object; progress goes to stderr.
+At the default size the load takes 6 to 9 minutes on this machine (2 cores, shared with other
+work: plan 1-1.5, leads 0.5-1, history 1-1.5, activities 0.5-1, tasks 0.5-1, indexes 1.5-2.5),
+the whole run about 23; `--quick` about 2.5. What the services would never write (counters that
+are not the lead's activities, a status that is not the latest event's, ...) is asserted absent
+before anything is measured. The lead table is about 2 GB (rows of about 1.8 kB: the routing
+decision and the score's factors as JSON, as intake keeps them), lead_report_idx about 160 MB.
+PostgreSQL runs with its default settings (shared_buffers 128MB) and fsync on; only
+max_wal_size is raised, so that the load does not checkpoint every few seconds. A URL that does
+not answer 200 is reported with its status and left out of the figures. Prints one JSON
+object; progress goes to stderr.
 """
 
 import argparse
