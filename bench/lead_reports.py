@@ -80,9 +80,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lifecycle_sweeps import secondary_indexes_drop  # noqa: E402
+from bench.bulk import BulkLoad, fetch, plan_summary, scans, weighted_case  # noqa: E402
 from bench.pg import django_setup, throwaway_postgres  # noqa: E402
-from bench.service_kpis import fetch, plan_summary, scans, weighted_case  # noqa: E402
 
 TARGET_MS = 1000
 TEAMS = [
@@ -1016,22 +1015,11 @@ WHERE r.at IS NOT NULL
 
 def data_load(args, people, now):
     """Load everything set-wise; returns the seconds of each step."""
-    from django.db import connection
     from django.utils import timezone
 
     from leads.demo import COMMENTS, DISQUALIFIED_REASONS, FIRST_NAMES, LAST_NAMES, LOST_REASONS
     from leads.demo import VEHICLES as DEMO_VEHICLES
     from leads.models import LifecycleSettings, Reason
-
-    seconds = {}
-
-    def step(name, sql, params=None):
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for statement in sql.split(";\n\n"):
-                cursor.execute(statement, params)
-        seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 1)
-        log(f"  {name}: {seconds[name]} s")
 
     tz = timezone.get_current_timezone_name()
     today = timezone.localdate(now)
@@ -1108,15 +1096,8 @@ def data_load(args, people, now):
         gap_tier=gap_tier,
         stale_tier=tier_case("(%(now)s - st.last_activity_at)", tiers),
     )
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [1 / (args.seed + 1)])
-        # The load's own session: memory for its sorts and index builds, and no foreign-key
-        # triggers (every reference is consistent by construction).
-        cursor.execute("SET work_mem = '256MB'")
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SET session_replication_role = replica")
-        indexes = secondary_indexes_drop(cursor, TABLES)
+    load = BulkLoad(TABLES, log=log, seed=args.seed, separator=";\n\n")
+    step = load.step
 
     log(f"loading {args.leads:,} leads over {args.years} years ({tz})")
     step("plan", DRAW_SQL.format(hour_case=index_case("s.r_hour", HOURS) + " - 1"), params)
@@ -1127,29 +1108,7 @@ def data_load(args, people, now):
     step("activities", ACTIVITIES_SQL, params)
     step("tasks", TASKS_SQL, params)
     step("resurfacings", RESURFACING_SQL, params)
-    for _, definition in indexes:
-        started_index = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(definition)
-        seconds["indexes"] = round(
-            seconds.get("indexes", 0) + time.perf_counter() - started_index, 1
-        )
-    log(f"  indexes: {seconds.get('indexes', 0)} s ({len(indexes)} rebuilt)")
-    with connection.cursor() as cursor:
-        cursor.execute("RESET session_replication_role")
-        cursor.execute("RESET maintenance_work_mem")
-        cursor.execute("RESET work_mem")
-        cursor.execute("DROP TABLE lead_draw, lead_plan")
-        for table in TABLES:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-            )
-    for table in TABLES:
-        step("vacuum analyze", f"VACUUM ANALYZE {table}")
-    step("vacuum analyze", "CHECKPOINT")
-    seconds["total"] = round(time.perf_counter() - started, 1)
-    return seconds
+    return load.finish(scratch_tables=["lead_draw", "lead_plan"])
 
 
 def sizes_count(today):

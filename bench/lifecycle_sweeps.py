@@ -85,6 +85,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bulk import BulkLoad  # noqa: E402
 from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_RATIO = 3
@@ -414,16 +415,6 @@ def leads_and_events_load(args, people, tiers, now, since):
     """Load customers, leads, visitors and events set-wise; returns the seconds of each step."""
     from django.db import connection
 
-    seconds = {}
-
-    def step(name, sql, params=None, quiet=False):
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 1)
-        if not quiet:
-            log(f"  {name}: {seconds[name]} s")
-
     params = {
         "now": now,
         "since": since,
@@ -440,15 +431,8 @@ def leads_and_events_load(args, people, tiers, now, since):
         "first_tier": min(tiers),
     }
     tables = ["dealercrm_customer", "leads_lead", "leads_webvisitor", "leads_webevent"]
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [1 / (args.seed + 1)])
-        # The load's own session: memory for its joins and index builds, and no foreign-key
-        # triggers (every reference is made consistent by construction).
-        cursor.execute("SET work_mem = '256MB'")
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SET session_replication_role = replica")
-        indexes = secondary_indexes_drop(cursor, tables)
+    load = BulkLoad(tables, log=log, seed=args.seed)
+    step = load.step
 
     log(f"loading {args.leads:,} leads and {args.events:,} website events")
     step("plan leads", PLAN_SQL, params)
@@ -487,24 +471,7 @@ def leads_and_events_load(args, people, tiers, now, since):
         for tier in tiers
     )
     step("leads", LEADS_SQL.format(tier_case=tier_case), params)
-    for _, definition in indexes:
-        step("indexes", definition, quiet=True)
-    log(f"  indexes: {seconds.get('indexes', 0)} s ({len(indexes)} rebuilt)")
-    with connection.cursor() as cursor:
-        cursor.execute("RESET session_replication_role")
-        cursor.execute("RESET maintenance_work_mem")
-        cursor.execute("RESET work_mem")
-        cursor.execute("DROP TABLE lead_plan, seen")
-        for table in ("dealercrm_customer", "leads_lead", "leads_webvisitor"):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
-    for table in tables:
-        step("vacuum analyze", f"VACUUM ANALYZE {table}")
-    step("vacuum analyze", "CHECKPOINT")
-    seconds["total"] = round(time.perf_counter() - started, 1)
-    return seconds
+    return load.finish(scratch_tables=["lead_plan", "seen"])
 
 
 def type_case(mix):
@@ -514,25 +481,6 @@ def type_case(mix):
         edge += share
         branches.append(f"WHEN r_type < {edge:.4f} THEN '{name}'")
     return f"CASE {' '.join(branches)} ELSE '{mix[-1][0]}' END"
-
-
-def secondary_indexes_drop(cursor, tables):
-    """Drop the indexes of `tables` that back no constraint (rebuilt after the load, which is
-    much faster than keeping them up row by row); returns [(name, CREATE INDEX statement)]."""
-    cursor.execute(
-        """
-        SELECT i.indexname, i.indexdef FROM pg_indexes AS i
-        WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c
-                          WHERE c.conindid = format('%%I.%%I', i.schemaname, i.indexname)::regclass)
-        ORDER BY i.tablename, i.indexname
-        """,
-        [list(tables)],
-    )
-    indexes = cursor.fetchall()
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return indexes
 
 
 def sizes_count():

@@ -60,7 +60,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lifecycle_sweeps import secondary_indexes_drop  # noqa: E402
+from bench.bulk import BulkLoad, fetch, plan_summary, scans, weighted_case  # noqa: E402
 from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_PAGE_MS = 300
@@ -272,17 +272,6 @@ def staff_setup(count):
 
 
 # --- the data ------------------------------------------------------------------------------------
-
-
-def weighted_case(column, weighted):
-    """A CASE choosing a value by the uniform random `column` with the weights of `weighted`
-    [(value, weight)]."""
-    total = sum(weight for _, weight in weighted)
-    branches, edge = [], 0.0
-    for value, weight in weighted[:-1]:
-        edge += weight / total
-        branches.append(f"WHEN {column} < {edge:.6f} THEN '{value}'")
-    return f"CASE {' '.join(branches)} ELSE '{weighted[-1][0]}' END"
 
 
 def reason_case():
@@ -600,21 +589,10 @@ WHERE o.status = 'won' AND mod(o.id, 97) = 0 AND o.delivered_at <= %(now)s - int
 
 def data_load(args, people, now):
     """Load everything set-wise; returns the seconds of each step."""
-    from django.db import connection
     from django.utils import timezone
 
     from dealercrm.models import Role
     from service.models import CorrectiveAction, ServiceCampaign, ServiceSettings
-
-    seconds = {}
-
-    def step(name, sql, params=None):
-        started = time.perf_counter()
-        with connection.cursor() as cursor:
-            for statement in sql.split(";\n"):
-                cursor.execute(statement, params)
-        seconds[name] = round(seconds.get(name, 0) + time.perf_counter() - started, 1)
-        log(f"  {name}: {seconds[name]} s")
 
     rules = ServiceSettings.current()
     today = timezone.localdate(now)
@@ -687,15 +665,8 @@ def data_load(args, people, now):
             for n, (_, days_ago, _, _) in enumerate(CORRECTIVE_ACTIONS)
         },
     }
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [1 / (args.seed + 1)])
-        # The load's own session: memory for its joins and index builds, and no foreign-key
-        # triggers (every reference is consistent by construction).
-        cursor.execute("SET work_mem = '256MB'")
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SET session_replication_role = replica")
-        indexes = secondary_indexes_drop(cursor, TABLES)
+    load = BulkLoad(TABLES, log=log, seed=args.seed, separator=";\n")
+    step = load.step
 
     log(
         f"loading {args.opportunities:,} service opportunities over {args.years} years for "
@@ -720,29 +691,7 @@ def data_load(args, people, now):
     step("recaptures", CAMPAIGN_RECAPTURES_SQL, params)
     step("history", EVENTS_SQL)
     step("issues", ISSUES_SQL, params)
-    for _, definition in indexes:
-        started_index = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(definition)
-        seconds["indexes"] = round(
-            seconds.get("indexes", 0) + time.perf_counter() - started_index, 1
-        )
-    log(f"  indexes: {seconds.get('indexes', 0)} s ({len(indexes)} rebuilt)")
-    with connection.cursor() as cursor:
-        cursor.execute("RESET session_replication_role")
-        cursor.execute("RESET maintenance_work_mem")
-        cursor.execute("RESET work_mem")
-        cursor.execute("DROP TABLE opp_plan, opp_times, loss_rows")
-        for table in TABLES:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 1) FROM {table}))"
-            )
-    for table in TABLES:
-        step("vacuum analyze", f"VACUUM ANALYZE {table}")
-    step("vacuum analyze", "CHECKPOINT")
-    seconds["total"] = round(time.perf_counter() - started, 1)
-    return seconds
+    return load.finish(scratch_tables=["opp_plan", "opp_times", "loss_rows"])
 
 
 def source_case():
@@ -1059,14 +1008,6 @@ def kpi_period(now):
     return period.since, period.until
 
 
-def fetch(client, url):
-    """GET `url`; (status, body), with a streamed body read to its end (its rows are made as
-    it is read, so that is part of the server's time)."""
-    response = client.get(url, HTTP_ACCEPT="application/json" if "/api/" in url else "*/*")
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return response.status_code, body
-
-
 def spread(values, prefix="server_ms"):
     """Median, p90 (nearest rank), min and max of `values` in ms."""
     ordered = sorted(values)
@@ -1118,43 +1059,6 @@ def queries_explained(client, url, print_plans):
         )
         explained.append(entry)
     return explained
-
-
-def plan_summary(plan, depth=3):
-    """The top `depth` nodes of a plan, outermost first: "Sort < HashAggregate < Seq Scan"."""
-    nodes = []
-    while plan is not None and len(nodes) < depth:
-        nodes.append(plan["Node Type"])
-        children = plan.get("Plans") or []
-        plan = children[0] if children else None
-    return " < ".join(nodes)
-
-
-def scans(plan):
-    """Every scan of a plan, the same ones (a UNION ALL's month slices) counted together:
-    "12 x Index Only Scan using serviceloss_kpi_idx on service_serviceloss (4,210 rows,
-    1.3 ms)"."""
-    found = {}
-
-    def walk(node):
-        if "Relation Name" in node:
-            index = f" using {node['Index Name']}" if "Index Name" in node else ""
-            label = f"{node['Node Type']}{index} on {node['Relation Name']}"
-            count, rows, ms = found.get(label, (0, 0, 0.0))
-            loops = node.get("Actual Loops", 1)
-            found[label] = (
-                count + 1,
-                rows + node.get("Actual Rows", 0) * loops,
-                ms + node.get("Actual Total Time", 0) * loops,
-            )
-        for child in node.get("Plans") or []:
-            walk(child)
-
-    walk(plan)
-    return [
-        f"{f'{count} x ' if count > 1 else ''}{label} ({rows:,} rows, {ms:.1f} ms)"
-        for label, (count, rows, ms) in found.items()
-    ]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 report's page shows (`leads.reports`), for the same period and filters, to whoever may see the
 reports (`leads.view_lead_reports`)."""
 
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -35,14 +34,10 @@ class ReportQuerySerializer(PeriodQuerySerializer):
         help_text="Only leads of this team (id).",
     )
     person = serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.none(),
+        queryset=report_people(),
         required=False,
         help_text="Only leads owned by this person (user id).",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["person"].queryset = report_people()
 
     def filters(self):
         data = self.validated_data
