@@ -25,9 +25,11 @@ triggers off; VACUUM ANALYZE and CHECKPOINT after):
   work, and 3% of the lost ones come back by resurfacing; both then sell, are lost again or stay
   open. Stories are cut at now: recent leads are still open;
 - the columns the services keep for the reports, consistent with that story and with the
-  history: first contacted, qualified, appointment set, audit return, closed and why, the
-  longest quiet tier reached (and the current one for open leads), touches, calls, automated
-  touches, the customer's first response, last activity, status change, assignment;
+  history: the hour it arrived in, first contacted (and its seconds and band, as
+  `FirstContactBand.of` writes them, checked on a sample), qualified, appointment set, audit
+  return, closed and why, the longest quiet tier reached (and the current one for open leads),
+  touches, calls, automated touches, the customer's first response, last activity, status
+  change, assignment;
 - the history: created, assigned (with the routing decision), every status change (with its
   reason), returns to work (with their cause), "came back" events; the activities that made the
   counters: automated acknowledgements and reminders, first contacts, follow-ups, unanswered
@@ -806,7 +808,8 @@ INSERT INTO leads_lead (id, customer_id, source, channel, external_id, vehicle_y
     created_at, assigned_at, first_response_due_at, first_contacted_at, first_response_warned_at,
     appointment_at, resurfaced_at, routing, last_activity_at, stale_tier, last_seen_at,
     status_changed_at, closed_at, updated_at, qualified_at, appointment_set_at, audit_returned_at,
-    quiet_tier_reached, personal_touches, calls, automated_touches, responded_at)
+    quiet_tier_reached, personal_touches, calls, automated_touches, responded_at, created_hour,
+    first_response_seconds, first_contact_band)
 SELECT p.id, p.customer_id, p.source, p.channel,
     CASE WHEN p.channel IN ('third_party', 'oem', 'social', 'import')
         THEN p.source || '-' || (1000000 + p.id)::text ELSE '' END,
@@ -834,8 +837,16 @@ SELECT p.id, p.customer_id, p.source, p.channel,
         ELSE (%(routing)s::jsonb[])[p.owner] END,
     p.last_activity_at, p.stale_tier, p.last_seen_at, p.status_changed_at, p.closed_at,
     p.last_activity_at, p.qualified_at, p.a, p.audit_returned_at, p.quiet_tier_reached,
-    p.personal_touches, p.calls, p.automated_touches, p.responded_at
+    p.personal_touches, p.calls, p.automated_touches, p.responded_at,
+    extract(hour FROM p.created_at AT TIME ZONE %(tz)s), f.seconds,
+    CASE WHEN f.seconds <= 300 THEN 1 WHEN f.seconds <= 3600 THEN 2
+        WHEN (p.first_contacted_at AT TIME ZONE %(tz)s)::date
+            = (p.created_at AT TIME ZONE %(tz)s)::date THEN 3
+        WHEN f.seconds IS NOT NULL THEN 4 END
 FROM lead_plan AS p
+CROSS JOIN LATERAL (
+    SELECT floor(extract(epoch FROM p.first_contacted_at - p.created_at))::int AS seconds
+) AS f
 CROSS JOIN LATERAL (
     SELECT (%(makes)s::text[])[1 + floor(p.r_vehicle * %(vehicle_count)s)::int] AS make,
         (%(models)s::text[])[1 + floor(p.r_vehicle * %(vehicle_count)s)::int] AS model,
@@ -1155,7 +1166,9 @@ def data_check(now):
     from django.utils import timezone
 
     from dealercrm.periods import default_period
+    from leads.models import Lead
 
+    leads_total = Lead.objects.count()
     problems = {
         "counters that are not the lead's activities": """
             SELECT count(*) FROM leads_lead AS l
@@ -1278,6 +1291,10 @@ def data_check(now):
         tasks = dict(cursor.fetchall())
         cursor.execute("SELECT kind, count(*) FROM leads_leadevent GROUP BY 1 ORDER BY 2 DESC")
         events = dict(cursor.fetchall())
+    found["first contact timing not as the services keep it (every 500th lead)"] = sum(
+        first_contact_kept(lead) != first_contact_expected(lead)
+        for lead in Lead.objects.filter(pk__in=range(1, leads_total + 1, 500))
+    )
     broken = {label: n for label, n in found.items() if n}
     assert not broken, f"the data breaks the services' rules: {broken}"
     return {
@@ -1299,6 +1316,22 @@ def data_check(now):
         "tasks": tasks,
         "history_events": events,
     }
+
+
+def first_contact_kept(lead):
+    return lead.created_hour, lead.first_response_seconds, lead.first_contact_band
+
+
+def first_contact_expected(lead):
+    """The hour and the first-contact timing the services would have written for `lead`."""
+    from django.utils import timezone
+
+    from leads.models import FirstContactBand
+
+    timing = (None, None)
+    if lead.first_contacted_at is not None:
+        timing = FirstContactBand.of(lead.created_at, lead.first_contacted_at)
+    return timezone.localtime(lead.created_at).hour, *timing
 
 
 def period(now):

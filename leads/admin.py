@@ -109,6 +109,18 @@ class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
         "score",
         "score_factors",
         "contact_issues",
+        # What the reports count, kept by the services as they write the lead's history.
+        "created_hour",
+        "first_response_seconds",
+        "first_contact_band",
+        "qualified_at",
+        "appointment_set_at",
+        "audit_returned_at",
+        "quiet_tier_reached",
+        "personal_touches",
+        "calls",
+        "automated_touches",
+        "responded_at",
     ]
     inlines = [LeadEventInline]
 

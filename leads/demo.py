@@ -21,6 +21,7 @@ from leads.models import (
     OPEN_STATUSES,
     QUALIFIED_STATUSES,
     Activity,
+    FirstContactBand,
     FollowUpTask,
     Lead,
     LeadEvent,
@@ -585,6 +586,9 @@ def _bulk_batch(rng, now, run, offset, size, people, paths, weights, reasons):
         contacted = next((at for step, at, _ in steps if step == S.CONTACTED), None)
         qualified = next((at for step, at, _ in steps if step in QUALIFIED_STATUSES), None)
         appointment = next((at for step, at, _ in steps if step == S.APPOINTMENT), None)
+        response_seconds, band = (
+            FirstContactBand.of(created, contacted) if contacted else (None, None)
+        )
         leads.append(
             Lead(
                 customer=customer,
@@ -601,8 +605,11 @@ def _bulk_batch(rng, now, run, offset, size, people, paths, weights, reasons):
                 owner=owner,
                 team_id=owner.staff.team_id,
                 created_at=created,
+                created_hour=timezone.localtime(created).hour,
                 assigned_at=steps[0][1],
                 first_contacted_at=contacted,
+                first_response_seconds=response_seconds,
+                first_contact_band=band,
                 qualified_at=qualified,
                 appointment_set_at=appointment,
                 last_activity_at=max(filter(None, (created, contacted, steps[-1][1]))),

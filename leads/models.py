@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from dealercrm.models import Customer, HistoryRow, Team, person_name
 from dealercrm.vocabulary import LeadChannel, band_for
@@ -98,6 +99,30 @@ class Reason(models.Model):
         return self.label
 
 
+class FirstContactBand(models.IntegerChoices):
+    """How soon a lead was first contacted in person, in the bands the field measures. "The
+    same day" is the dealership's calendar day (settings.TIME_ZONE) the lead arrived on."""
+
+    WITHIN_5_MIN = 1, "Within 5 minutes"
+    WITHIN_HOUR = 2, "5 minutes to 1 hour"
+    SAME_DAY = 3, "Later the same day"
+    LATER = 4, "A later day"
+
+    @classmethod
+    def of(cls, created_at, contacted_at):
+        """The whole seconds from the lead's arrival to its first contact, and their band. A
+        touch logged a little before the arrival time (two systems' clocks) counts as
+        immediate."""
+        seconds = max(0, int((contacted_at - created_at).total_seconds()))
+        if seconds <= 5 * 60:
+            return seconds, cls.WITHIN_5_MIN
+        if seconds <= 60 * 60:
+            return seconds, cls.WITHIN_HOUR
+        if timezone.localdate(contacted_at) == timezone.localdate(created_at):
+            return seconds, cls.SAME_DAY
+        return seconds, cls.LATER
+
+
 # What the lead reports read of a lead besides its creation time (`lead_report_idx`). The id is
 # there too: counting leads and joining the few that need their history then stay in the index.
 REPORT_COLUMNS = [
@@ -109,7 +134,9 @@ REPORT_COLUMNS = [
     "customer",
     "status",
     "close_reason",
-    "first_contacted_at",
+    "created_hour",
+    "first_response_seconds",
+    "first_contact_band",
     "qualified_at",
     "appointment_set_at",
     "audit_returned_at",
@@ -235,6 +262,22 @@ class Lead(models.Model):
 
     # What the lead reports count, kept on the lead by the services that write the history, so
     # that a report reads one row per lead (from `lead_report_idx`) instead of its history.
+    created_hour = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The hour of the dealership's day (0-23) the lead arrived in.",
+    )
+    first_response_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds from the lead's arrival to its first personal contact.",
+    )
+    first_contact_band = models.PositiveSmallIntegerField(
+        choices=FirstContactBand.choices,
+        null=True,
+        blank=True,
+        help_text="How soon the first personal contact came; empty until there is one.",
+    )
     qualified_at = models.DateTimeField(
         null=True,
         blank=True,

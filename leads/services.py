@@ -43,6 +43,7 @@ from leads.models import (
     REOPENABLE_STATUSES,
     TRANSITIONS,
     Activity,
+    FirstContactBand,
     FollowUpTask,
     Lead,
     LeadEvent,
@@ -112,7 +113,7 @@ def _set_status(lead, to_status, at):
         lead.closed_at = None
         lead.close_reason = None
     if to_status == LeadStatus.CONTACTED and lead.first_contacted_at is None:
-        lead.first_contacted_at = at
+        _first_contact_set(lead, at)
     if to_status != LeadStatus.APPOINTMENT:
         lead.appointment_at = None
     elif lead.appointment_set_at is None:
@@ -130,10 +131,20 @@ def _set_status(lead, to_status, at):
         "closed_at",
         "close_reason",
         "first_contacted_at",
+        "first_response_seconds",
+        "first_contact_band",
         "appointment_at",
         "appointment_set_at",
         "qualified_at",
     ]
+
+
+def _first_contact_set(lead, at):
+    """Make `at` the lead's first personal contact, with how soon it came for the speed-to-lead
+    report; returns the names to save."""
+    lead.first_contacted_at = at
+    lead.first_response_seconds, lead.first_contact_band = FirstContactBand.of(lead.created_at, at)
+    return ["first_contacted_at", "first_response_seconds", "first_contact_band"]
 
 
 def _tasks_follow_status(lead, to_status, at):
@@ -194,6 +205,7 @@ def lead_build(*, customer, source, at, **fields):
         source=source,
         status=LeadStatus.NEW,
         created_at=at,
+        created_hour=timezone.localtime(at).hour,
         status_changed_at=at,
         last_activity_at=at,
         **fields,
@@ -483,8 +495,7 @@ def activity_log(
             )
         elif lead.first_contacted_at is None or occurred_at < lead.first_contacted_at:
             # A call logged late can still be the first one made.
-            lead.first_contacted_at = occurred_at
-            update_fields.append("first_contacted_at")
+            update_fields += _first_contact_set(lead, occurred_at)
     lead.save(update_fields=update_fields)
     return activity
 
