@@ -8,6 +8,7 @@ from dealercrm.admin import ReadOnly, SettingsRowAdmin
 from leads.lifecycle_forms import LifecycleSettingsForm
 from leads.lifecycle_settings import lifecycle_settings_set
 from leads.models import (
+    REPORT_FIELDS,
     Activity,
     Inquiry,
     Lead,
@@ -109,18 +110,7 @@ class LeadAdmin(VisibleLeadsOnly, admin.ModelAdmin):
         "score",
         "score_factors",
         "contact_issues",
-        # What the reports count, kept by the services as they write the lead's history.
-        "created_hour",
-        "first_response_seconds",
-        "first_contact_band",
-        "qualified_at",
-        "appointment_set_at",
-        "audit_returned_at",
-        "quiet_tier_reached",
-        "personal_touches",
-        "calls",
-        "automated_touches",
-        "responded_at",
+        *REPORT_FIELDS,
     ]
     inlines = [LeadEventInline]
 

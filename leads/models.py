@@ -123,6 +123,21 @@ class FirstContactBand(models.IntegerChoices):
         return seconds, cls.LATER
 
 
+# What the services keep on a lead for the lead reports, as they write its history (see the
+# fields' help); the admin shows them read-only.
+REPORT_FIELDS = [
+    "created_hour",
+    "first_response_seconds",
+    "first_contact_band",
+    "qualified_at",
+    "appointment_set_at",
+    "audit_returned_at",
+    "quiet_tier_reached",
+    "personal_touches",
+    "calls",
+    "automated_touches",
+    "responded_at",
+]
 # What the lead reports read of a lead besides its creation time (`lead_report_idx`). The id is
 # there too: counting leads and joining the few that need their history then stay in the index.
 REPORT_COLUMNS = [
@@ -134,18 +149,8 @@ REPORT_COLUMNS = [
     "customer",
     "status",
     "close_reason",
-    "created_hour",
-    "first_response_seconds",
-    "first_contact_band",
-    "qualified_at",
-    "appointment_set_at",
-    "audit_returned_at",
     "closed_at",
-    "quiet_tier_reached",
-    "personal_touches",
-    "calls",
-    "automated_touches",
-    "responded_at",
+    *REPORT_FIELDS,
 ]
 
 
