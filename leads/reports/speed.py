@@ -45,7 +45,7 @@ BAND_KEYS = {
 }
 BANDS = [(key, band.label) for band, key in BAND_KEYS.items()] + [("never", "Not contacted")]
 COUNTS = ["leads", *(key for key, _ in BANDS)]
-NO_OWNER, NO_TEAM = "No owner (in a pool)", "No team"
+NO_OWNER, NO_TEAM, NO_HOUR = "No owner (in a pool)", "No team", "Hour not recorded"
 
 
 def _band_counts():
@@ -163,10 +163,10 @@ def build(filters, today):
         title="By the hour the lead came in",
         columns=[Column("label", "Hour", Kind.TEXT), *BAND_COLUMNS],
         rows=[
-            _row(f"{hour:02d}:00", by_hour[hour]) | {"hour": hour}
-            # Every lead the services write has its hour; one inserted around them may not.
-            for hour in sorted(by_hour)
-            if hour is not None
+            _row(NO_HOUR if hour is None else f"{hour:02d}:00", by_hour[hour]) | {"hour": hour}
+            # Every lead the services write has its hour; one inserted around them may not, and
+            # still counts, last.
+            for hour in sorted(by_hour, key=lambda hour: (hour is None, hour))
         ],
         chart=Chart(
             kind="columns",

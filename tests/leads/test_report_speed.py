@@ -1,5 +1,5 @@
-"""Speed to lead (leads.reports.speed): the bands of the first personal contact, the median,
-and the same by source, person, team and hour — from a July of known first contacts."""
+"""Speed to lead (leads.reports.speed): the bands of the first personal contact and the median,
+and the bands by source, person, team and hour — from a July of known first contacts."""
 
 import csv
 import io
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from leads.models import Lead
 from tests.factories import make_staff
 from tests.leads.reporting import at, build, new_lead, rows_by_label, touch
 
@@ -94,6 +95,18 @@ def test_the_filters_narrow_every_figure(july):
     # Anna's 180, 1800, 10800 and 86400 seconds.
     assert build("speed", *JULY, person=july["anna"]).figure("median").value == 6300
     assert build("speed", *JULY, source="cars-com").figure("leads").value == 2
+
+
+def test_a_lead_without_its_hour_still_counts(july):
+    # Leads written around the services (a raw import) may lack the hour they arrived in.
+    Lead.objects.filter(created_hour=23).update(created_hour=None)
+
+    hours = build("speed", *JULY).table("by_hour").rows
+
+    assert [(row["label"], row["leads"]) for row in hours] == [
+        ("10:00", 6),
+        ("Hour not recorded", 1),
+    ]
 
 
 def test_no_leads_no_percentages(db):
