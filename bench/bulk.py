@@ -1,5 +1,6 @@
 """What the benchmarks that build large data sets in SQL share: the bulk load into a throwaway
-PostgreSQL (`BulkLoad`), a random weighted choice in SQL, and reading pages and query plans.
+PostgreSQL (`BulkLoad`), a random weighted choice in SQL, and reading pages, their times
+(`spread`) and their queries' plans (`queries_explained`).
 
     load = BulkLoad(TABLES, log=log, seed=args.seed)
     load.step("leads", LEADS_SQL, params)
@@ -7,6 +8,8 @@ PostgreSQL (`BulkLoad`), a random weighted choice in SQL, and reading pages and 
     seconds = load.finish(scratch_tables=["lead_plan"])
 """
 
+import json
+import statistics
 import time
 
 
@@ -139,3 +142,71 @@ def scans(plan):
         f"{f'{count} x ' if count > 1 else ''}{label} ({rows:,} rows, {ms:.1f} ms)"
         for label, (count, rows, ms) in found.items()
     ]
+
+
+def spread(values):
+    """Median and p90 (nearest rank), min and max of `values` in ms."""
+    ordered = sorted(values)
+    return {
+        "median_ms": round(statistics.median(ordered), 1),
+        "p90_ms": round(ordered[max(0, int(len(ordered) * 0.9 + 0.5) - 1)], 1),
+        "min_ms": round(ordered[0], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+def queries_explained(client, url, *, log, explain=True, print_plans=False):
+    """Every query one request to `url` runs; with `explain`, each SELECT EXPLAIN (ANALYZE,
+    BUFFERS)ed: its time, its plan's top nodes, every scan and the heap fetches of the index-only
+    ones (0 when the index alone answered). With `print_plans`, their text plans go to `log`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fetch(client, url)
+    entries = []
+    for number, query in enumerate(captured.captured_queries, start=1):
+        sql = query["sql"]
+        entry = {
+            "n": number,
+            "sql": " ".join(sql.split())[:200],
+            "client_ms": round(float(query["time"]) * 1000, 2),
+        }
+        entries.append(entry)
+        if not explain or not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
+            (document,) = cursor.fetchone()
+            if print_plans:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                text = "\n".join(line for (line,) in cursor.fetchall())
+                log(f"\nEXPLAIN (ANALYZE, BUFFERS) {url} query {number}:\n{sql}\n{text}")
+        top = (document if isinstance(document, list) else json.loads(document))[0]
+        plan = top["Plan"]
+        entry.update(
+            {
+                "execution_ms": round(top["Execution Time"], 2),
+                "planning_ms": round(top["Planning Time"], 2),
+                "plan": plan_summary(plan, depth=4),
+                "scans": scans(plan),
+                "heap_fetches": heap_fetches(plan),
+                "workers_launched": workers_launched(plan),
+                "rows": plan.get("Actual Rows"),
+                "shared_hit": plan.get("Shared Hit Blocks", 0),
+                "shared_read": plan.get("Shared Read Blocks", 0),
+                "temp_written": plan.get("Temp Written Blocks", 0),
+            }
+        )
+    return entries
+
+
+def heap_fetches(plan):
+    """The heap fetches of a plan's index-only scans (all their loops and workers)."""
+    own = plan.get("Heap Fetches", 0) if plan["Node Type"] == "Index Only Scan" else 0
+    return own + sum(heap_fetches(child) for child in plan.get("Plans") or [])
+
+
+def workers_launched(plan):
+    own = plan.get("Workers Launched", 0)
+    return own + sum(workers_launched(child) for child in plan.get("Plans") or [])

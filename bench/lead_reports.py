@@ -82,7 +82,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bulk import BulkLoad, fetch, plan_summary, scans, weighted_case  # noqa: E402
+from bench.bulk import BulkLoad, fetch, queries_explained, spread, weighted_case  # noqa: E402
 from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_MS = 1000
@@ -1457,17 +1457,17 @@ def measure(args, reader, now):
                 }
                 continue
             queries = queries_explained(
-                client, urls[name], explain=variant == "page" or key == "speed",
+                client, urls[name], log=log, explain=variant == "page" or key == "speed",
                 print_plans=key == "speed" and variant == "page",
             )  # fmt: skip
             reports[key][variant] = {
                 "url": urls[name],
                 "status": 200,
                 "bytes": sizes[name],
-                **figures(times[name]),
+                **spread(times[name]),
                 "queries": len(queries),
                 "ratio": round(statistics.median(times[name]) / base, 1),
-                "within_target": figures(times[name])["p90_ms"] <= TARGET_MS,
+                "within_target": spread(times[name])["p90_ms"] <= TARGET_MS,
             }
             if variant == "page" or key == "speed":
                 explained.setdefault(key, {})[variant] = (
@@ -1492,7 +1492,7 @@ def measure(args, reader, now):
         "baseline_ms": {
             "what": "SELECT count(*) FROM leads_lead WHERE created_at >= since AND created_at "
             "< until (the default period), through a cursor on the same connection",
-            **figures(times["baseline"]),
+            **spread(times["baseline"]),
         },
         "reports": reports,
         "explained": explained,
@@ -1505,74 +1505,6 @@ def measure(args, reader, now):
             {"report": slowest[0], "variant": slowest[1], **slowest[2]} if slowest else None
         ),
     }
-
-
-def figures(values):
-    """Median and p90 (nearest rank), min and max of `values` in ms."""
-    ordered = sorted(values)
-    return {
-        "median_ms": round(statistics.median(ordered), 1),
-        "p90_ms": round(ordered[max(0, int(len(ordered) * 0.9 + 0.5) - 1)], 1),
-        "min_ms": round(ordered[0], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
-
-
-def queries_explained(client, url, *, explain, print_plans):
-    """Every query one request to `url` runs; with `explain`, each SELECT EXPLAIN (ANALYZE,
-    BUFFERS)ed: its time, its plan's top nodes, every scan and the heap fetches of the index-only
-    ones (0 when the index alone answered)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fetch(client, url)
-    entries = []
-    for number, query in enumerate(captured.captured_queries, start=1):
-        sql = query["sql"]
-        entry = {
-            "n": number,
-            "sql": " ".join(sql.split())[:200],
-            "client_ms": round(float(query["time"]) * 1000, 2),
-        }
-        entries.append(entry)
-        if not explain or not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-            (document,) = cursor.fetchone()
-            if print_plans:
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-                text = "\n".join(line for (line,) in cursor.fetchall())
-                log(f"\nEXPLAIN (ANALYZE, BUFFERS) {url} query {number}:\n{sql}\n{text}")
-        top = (document if isinstance(document, list) else json.loads(document))[0]
-        plan = top["Plan"]
-        entry.update(
-            {
-                "execution_ms": round(top["Execution Time"], 2),
-                "planning_ms": round(top["Planning Time"], 2),
-                "plan": plan_summary(plan, depth=4),
-                "scans": scans(plan),
-                "heap_fetches": heap_fetches(plan),
-                "workers_launched": workers_launched(plan),
-                "rows": plan.get("Actual Rows"),
-                "shared_hit": plan.get("Shared Hit Blocks", 0),
-                "shared_read": plan.get("Shared Read Blocks", 0),
-                "temp_written": plan.get("Temp Written Blocks", 0),
-            }
-        )
-    return entries
-
-
-def heap_fetches(plan):
-    """The heap fetches of a plan's index-only scans (all their loops and workers)."""
-    own = plan.get("Heap Fetches", 0) if plan["Node Type"] == "Index Only Scan" else 0
-    return own + sum(heap_fetches(child) for child in plan.get("Plans") or [])
-
-
-def workers_launched(plan):
-    own = plan.get("Workers Launched", 0)
-    return own + sum(workers_launched(child) for child in plan.get("Plans") or [])
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bulk import BulkLoad, fetch, plan_summary, scans, weighted_case  # noqa: E402
+from bench.bulk import BulkLoad, fetch, queries_explained, spread, weighted_case  # noqa: E402
 from bench.pg import django_setup, throwaway_postgres  # noqa: E402
 
 TARGET_PAGE_MS = 300
@@ -945,7 +945,7 @@ def measure(args, manager, now):
         if name not in live:
             figures[name] = {"url": url, "status": status[name], "measured": False}
             continue
-        queries = queries_explained(client, url, name == "page")
+        queries = queries_explained(client, url, log=log, print_plans=name == "page")
         figures[name] = {
             "url": url,
             "status": 200,
@@ -977,7 +977,7 @@ def measure(args, manager, now):
         "baseline": {
             "what": "the bare aggregates the page needs, through a cursor on the same "
             "connection: " + "; ".join(label for label, _ in BASELINE),
-            **spread(times["baseline"], "ms"),
+            **spread(times["baseline"]),
             "statements_ms_median": {
                 label: round(statistics.median(values) * 1000, 2)
                 for label, values in statements.items()
@@ -987,9 +987,7 @@ def measure(args, manager, now):
             name: figures[name]["ratio_median_to_baseline"] for name in live
         },
         "target_page_server_ms": TARGET_PAGE_MS,
-        "meets_target": (
-            page["server_ms_p90"] <= TARGET_PAGE_MS if page.get("measured", True) else None
-        ),
+        "meets_target": (page["p90_ms"] <= TARGET_PAGE_MS if page.get("measured", True) else None),
         "meets_target_on": "the page's p90 server time",
         "slowest_page_query": slowest,
     }
@@ -1006,59 +1004,6 @@ def kpi_period(now):
         return now - timedelta(days=PERIOD_DAYS), now
     period = default_period(timezone.localdate(now))
     return period.since, period.until
-
-
-def spread(values, prefix="server_ms"):
-    """Median, p90 (nearest rank), min and max of `values` in ms."""
-    ordered = sorted(values)
-    return {
-        f"{prefix}_median": round(statistics.median(ordered), 1),
-        f"{prefix}_p90": round(ordered[max(0, int(len(ordered) * 0.9 + 0.5) - 1)], 1),
-        f"{prefix}_min": round(ordered[0], 1),
-        f"{prefix}_max": round(ordered[-1], 1),
-    }
-
-
-def queries_explained(client, url, print_plans):
-    """Every query one request to `url` runs, each SELECT EXPLAIN ANALYZEd: its time, its plan's
-    top nodes and every scan, e.g. "Index Only Scan using serviceloss_kpi_idx on
-    service_serviceloss"."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as captured:
-        fetch(client, url)
-    explained = []
-    for number, query in enumerate(captured.captured_queries, start=1):
-        sql = query["sql"]
-        entry = {
-            "n": number,
-            "sql": " ".join(sql.split())[:160],
-            "client_ms": round(float(query["time"]) * 1000, 2),
-        }
-        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
-            explained.append(entry)
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-            (document,) = cursor.fetchone()
-            if print_plans:
-                cursor.execute("EXPLAIN (ANALYZE) " + sql)
-                text = "\n".join(line for (line,) in cursor.fetchall())
-                log(f"\nEXPLAIN ANALYZE {url} query {number}:\n{sql[:600]}\n{text}")
-        top = (document if isinstance(document, list) else json.loads(document))[0]
-        plan = top["Plan"]
-        entry.update(
-            {
-                "execution_ms": round(top["Execution Time"], 2),
-                "plan": plan_summary(plan),
-                "scans": scans(plan),
-                "rows": plan.get("Actual Rows"),
-                "shared_buffers_read": plan.get("Shared Read Blocks", 0),
-            }
-        )
-        explained.append(entry)
-    return explained
 
 
 if __name__ == "__main__":
