@@ -1,6 +1,7 @@
 """What every API endpoint shares: the error body and permission checks by capability."""
 
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -8,6 +9,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from dealercrm.errors import DomainError
 from dealercrm.periods import default_period, period_refusal
+
+RATE_LIMITED = OpenApiResponse(
+    description="Too many requests from this account (see RATE_LIMITS): nothing was stored. "
+    "Send again after the seconds in the Retry-After header."
+)
 
 
 def exception_handler(exc, context):

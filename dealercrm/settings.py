@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "csp",
     "dealercrm",
     "routing",
     "leads",
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "dealercrm.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -125,6 +129,38 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A Redis server shared by every app server and task cluster (redis://host:6379/0). Without it
+# (one process: `make run`) the cache lives in memory and tasks queue in the database.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# The cache holds rate-limit counters, permission sets and routing settings. Several app servers
+# must share it, or each would count and invalidate on its own: then it is Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dealercrm",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How many requests one client may make (django-ratelimit's "count/period"): the public web
+# form per address, each intake endpoint per integration account, failed sign-ins per username
+# and per address (a showroom signs in from one address, so that limit is wider).
+RATE_LIMITS = {
+    "web_form": os.environ.get("RATE_LIMIT_WEB_FORM", "10/m"),
+    "intake": os.environ.get("RATE_LIMIT_INTAKE", "3000/m"),
+    "sign_in_username": os.environ.get("RATE_LIMIT_SIGN_IN_USERNAME", "5/15m"),
+    "sign_in_address": os.environ.get("RATE_LIMIT_SIGN_IN_ADDRESS", "50/15m"),
+}
+# Behind a reverse proxy every request comes from the proxy: name the header that carries the
+# client's address (X-Real-IP in the nginx example of docs/deploy.md).
+CLIENT_ADDRESS_HEADER = os.environ.get("CLIENT_ADDRESS_HEADER", "")
+if CLIENT_ADDRESS_HEADER:
+    RATELIMIT_IP_META_KEY = "HTTP_" + CLIENT_ADDRESS_HEADER.upper().replace("-", "_")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -191,7 +227,6 @@ SPECTACULAR_SETTINGS = {
 
 # django-q2 runs scheduled and background work. It queues its tasks in the database (the ORM
 # broker) unless REDIS_URL names a Redis server, which several task clusters then share.
-REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "dealercrm",
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
@@ -229,7 +264,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# Content Security Policy (django-csp), in every environment so that a page breaking it shows up
+# in development and in the browser tests: scripts, styles and images from this site only (htmx,
+# Swagger UI and the charts are served from our own static files), no plugins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SESSION_COOKIE_HTTPONLY = True
+# htmx sends the CSRF token from the page (hx-headers on <body>); no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
 if not DEBUG:
+    # Load balancers call the health check over plain HTTP on the app server itself.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

@@ -1,12 +1,20 @@
-"""Pages of the shared core: a person's notifications, the history of the scheduled work."""
+"""Pages of the shared core: a person's notifications, the history of the scheduled work, and the
+health check that load balancers and orchestrators call."""
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.views import LoginView
+from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
+from dealercrm.middleware import RETRY_AFTER_SECONDS
 from dealercrm.models import Notification
+from dealercrm.ratelimits import sign_in_failed, sign_in_wait
 from dealercrm.selectors import (
     notifications_for_user,
     sweep_history,
@@ -15,6 +23,27 @@ from dealercrm.selectors import (
 from dealercrm.services import notifications_mark_read
 
 NOTIFICATIONS_PER_PAGE = 50
+
+
+class SignInView(LoginView):
+    """Django's sign-in, throttled: after a few failed attempts for one username (or many from
+    one address) the form refuses further tries for a while, whatever the password, so that
+    passwords cannot be guessed at speed. Successful sign-ins do not count."""
+
+    def post(self, request, *args, **kwargs):
+        wait = sign_in_wait(request)
+        if wait:
+            response = self.render_to_response(
+                self.get_context_data(form=self.form_class(request), wait_minutes=-(-wait // 60)),
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        sign_in_failed(self.request)
+        return super().form_invalid(form)
 
 
 @login_required
@@ -64,3 +93,42 @@ def sweeps(request):
     """Scheduled work: each sweep with its schedule, how its last run went, and its latest
     runs with what they did and what went wrong."""
     return render(request, "dealercrm/sweeps.html", {"history": sweep_history()})
+
+
+def _database_check():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _cache_check():
+    """The cache holds the rate-limit counters and cached permissions; with REDIS_URL it is the
+    Redis server that the task clusters share too."""
+    cache.set("health:probe", 1, 10)
+    if cache.get("health:probe") != 1:
+        raise RuntimeError("the cache did not return what was stored")
+
+
+HEALTH_CHECKS = {"database": _database_check, "cache": _cache_check}
+
+
+@never_cache
+@require_GET
+def health(request):
+    """200 when this app server can serve requests, 503 (with Retry-After) when the database or
+    the cache cannot answer. Reads no session and needs no login: load balancers call it."""
+    checks = {}
+    for name, check in HEALTH_CHECKS.items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # whatever the failure, this server cannot serve now
+            checks[name] = f"unavailable: {exc}".strip()
+    healthy = all(result == "ok" for result in checks.values())
+    response = JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -1,5 +1,6 @@
 import json
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -9,13 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django_ratelimit.decorators import ratelimit
 
 from dealercrm.errors import DomainError
+from dealercrm.ratelimits import limit_count
+from dealercrm.redirects import next_url
 from leads.errors import LeadChangedMeanwhile
 from leads.filters import BoardFilter, DisqualifiedFilter, QueueFilter
 from leads.followup import followup_steps_set
@@ -59,6 +60,7 @@ QUEUE_PER_PAGE = 25
 
 
 @login_required
+@permission_required("leads.view_lead", raise_exception=True)
 def lead_list(request):
     page = Paginator(lead_list_for_user(request.user), LEADS_PER_PAGE).get_page(
         request.GET.get("page")
@@ -363,14 +365,19 @@ def lead_reassign_view(request, pk):
 def lead_return_to_work(request, pk):
     """An audit found a real customer among the junk: the lead goes back to work."""
     lead = get_lead_for_user_or_404(request.user, pk)
-    lead_reopen(
-        lead=lead,
-        cause=LeadEvent.ReopenCause.AUDIT,
-        by=request.user,
-        note=request.POST.get("note", "").strip(),
-    )
-    messages.success(request, f"{lead.customer} is back at work.")
-    return redirect(request.POST.get("next") or "leads:disqualified")
+    try:
+        lead_reopen(
+            lead=lead,
+            cause=LeadEvent.ReopenCause.AUDIT,
+            by=request.user,
+            note=request.POST.get("note", "").strip(),
+        )
+    except DomainError as refusal:
+        # Another manager returned it first, or it was never disqualified.
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"{lead.customer} is back at work.")
+    return redirect(next_url(request, reverse("leads:disqualified")))
 
 
 @login_required
@@ -418,9 +425,7 @@ def board_reassign(request):
         leads=lead_queryset_for_user(request.user).filter(status__in=sorted(OPEN_STATUSES)),
         people=lead_owners(),
     )
-    back = request.POST.get("next") or reverse("leads:board")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("leads:board")
+    back = next_url(request, reverse("leads:board"))
     if not form.is_valid():
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
@@ -480,22 +485,23 @@ def followup_plan(request):
     return render(request, "leads/followup_plan.html", {"formset": formset})
 
 
-# Anyone on the internet may post the hosted form, so each address gets a handful of tries.
-WEB_FORM_RATE = "10/m"
-
-
-# Embeddable in the dealer's site (an iframe), and exempt from CSRF: there is no session to
-# ride on, and a third-party iframe does not get our cookies anyway. The honeypot and the rate
-# limit keep bots out instead.
+# Embeddable in the dealer's site (an iframe, whatever the dealer's domains: X-Frame-Options and
+# the CSP's frame-ancestors allow it), and exempt from CSRF: there is no session to ride on, and
+# a third-party iframe does not get our cookies anyway. The honeypot and the rate limit
+# (RATE_LIMITS["web_form"]: anyone on the internet may post, so each address gets a handful of
+# tries) keep bots out instead.
 @csrf_exempt
 @xframe_options_exempt
-@ratelimit(key="ip", rate=WEB_FORM_RATE, method="POST", block=False)
+@csp_replace({"frame-ancestors": ["*"]})
 def web_form(request, key):
     source = get_object_or_404(LeadSource, key=key, active=True, form_enabled=True)
-    if getattr(request, "limited", False):
-        return render(
+    wait = limit_count(request, "web_form", "ip") if request.method == "POST" else None
+    if wait:
+        response = render(
             request, "leads/web_form.html", {"source": source, "limited": True}, status=429
         )
+        response["Retry-After"] = str(wait)
+        return response
     if request.method == "POST":
         form = WebsiteLeadForm(request.POST)
         if form.is_valid():

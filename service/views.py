@@ -14,13 +14,13 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from dealercrm.errors import DomainError
 from dealercrm.formats import money_text
 from dealercrm.models import Role, person_name
+from dealercrm.redirects import next_url
 from service import services
 from service.filters import OpportunityFilter
 from service.forms import (
@@ -56,16 +56,6 @@ PER_PAGE = 50
 INVALID = 422
 # The id of the opportunity page's body, which its htmx actions answer with.
 PAGE_TARGET = "opp-page"
-
-
-def _back(request, default):
-    """Where a plain POST goes back to: the page it came from (`next`), when it is ours."""
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return default
 
 
 def _with_loss_buttons(opportunities):
@@ -121,7 +111,7 @@ def loss_log(request, pk):
             f"'{event}' is not a kind of loss; use {', '.join(ServiceLoss.Event.values)}."
         )
     show_money = can_see_money(request.user)
-    back = _back(request, reverse("service:opportunity", args=[pk]))
+    back = next_url(request, reverse("service:opportunity", args=[pk]))
     form = LossForm(
         request.POST if request.method == "POST" else None,
         opportunity=opportunity,
@@ -392,7 +382,7 @@ def recapture_book(request, pk):
     JavaScript and swaps into the follow-up's row with it; the row then says what was booked."""
     recapture = recapture_for_action(pk, request.user)
     show_money = can_see_money(request.user)
-    back = _back(request, reverse("service:recaptures"))
+    back = next_url(request, reverse("service:recaptures"))
     form = RecaptureBookForm(
         request.POST if request.method == "POST" else None,
         recapture=recapture,
@@ -443,7 +433,7 @@ def recapture_decline(request, pk):
     form = RecaptureDeclineForm(request.POST)
     form.is_valid()  # both fields are optional: nothing to refuse
     data = form.cleaned_data
-    back = _back(request, reverse("service:recaptures"))
+    back = next_url(request, reverse("service:recaptures"))
     try:
         services.recapture_decline(
             recapture=recapture,

@@ -14,7 +14,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dealercrm.api import capability
+from dealercrm.api import RATE_LIMITED, capability
+from dealercrm.ratelimits import IntakeThrottle
 from leads.adf import MAX_ADF_BYTES, parse_adf
 from leads.api.serializers import (
     CallSubmissionSerializer,
@@ -97,6 +98,7 @@ INTAKE_RESPONSES = {
         description="No new lead: the inquiry was received before, or it was a repeat inquiry "
         "merged into the customer's open lead (see `outcome`).",
     ),
+    429: RATE_LIMITED,
     400: OpenApiResponse(description="The request names each field that was wrong."),
 }
 
@@ -121,6 +123,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_object(self):
         return lead_detail_for_user(self.request.user, self.kwargs["pk"])
+
+    def get_throttles(self):
+        return [IntakeThrottle()] if self.action in ("create", "adf") else []
 
     @extend_schema(
         request=LeadSubmissionSerializer,
@@ -170,6 +175,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             ),
             400: OpenApiResponse(description="Not an ADF document, malformed, or with a DTD."),
             413: OpenApiResponse(description="Larger than the limit."),
+            429: RATE_LIMITED,
         },
         summary="Post an ADF/XML document",
     )
@@ -222,6 +228,7 @@ class WebEventsView(APIView):
     """Website activity. Tracking goes on after a lead is lost, disqualified or sold."""
 
     permission_classes = [IsAuthenticated, CanSubmit]
+    throttle_classes = [IntakeThrottle]
 
     @extend_schema(
         request=WebEventInSerializer(many=True),
@@ -239,6 +246,7 @@ class WebEventsView(APIView):
                 "customer, `warnings` about contact details that could not identify anyone.",
             ),
             400: OpenApiResponse(description="Names each bad event and field."),
+            429: RATE_LIMITED,
         },
         summary="Post website events (one object or a list)",
     )
@@ -266,6 +274,7 @@ class CallsView(APIView):
     """The call-tracking webhook: a call makes a phone lead (or joins the caller's open one)."""
 
     permission_classes = [IsAuthenticated, CanSubmit]
+    throttle_classes = [IntakeThrottle]
     parser_classes = [JSONParser]
 
     @extend_schema(

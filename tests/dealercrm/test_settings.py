@@ -108,3 +108,49 @@ def test_email_prints_to_the_console_in_development_and_speaks_smtp_in_productio
         "smtp.example-dealer.com",
         "CRM <crm@example-dealer.com>",
     ]
+
+
+def test_production_sends_hsts_and_only_secure_http_only_cookies():
+    production = settings_value(
+        "[settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+        "settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, "
+        "settings.CSRF_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY, "
+        "settings.CSRF_COOKIE_HTTPONLY, settings.SECURE_REDIRECT_EXEMPT]",
+        **PRODUCTION,
+    )
+
+    assert production == [31536000, True, True, True, True, True, True, ["^health/$"]]
+
+
+def test_the_content_security_policy_allows_only_this_sites_own_files():
+    directives = settings_value('settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]', **PRODUCTION)
+
+    assert directives["script-src"] == directives["style-src"] == ["'self'"]
+    assert directives["object-src"] == directives["frame-ancestors"] == ["'none'"]
+
+
+def test_redis_url_makes_the_cache_and_the_task_broker_shared():
+    shared = settings_value(
+        '[settings.CACHES["default"], settings.Q_CLUSTER.get("redis"), '
+        'settings.Q_CLUSTER.get("orm")]',
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+    alone = settings_value('[settings.CACHES["default"]["BACKEND"], settings.Q_CLUSTER["orm"]]')
+
+    assert shared == [
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://cache.internal:6379/0",
+            "KEY_PREFIX": "dealercrm",
+        },
+        "redis://cache.internal:6379/0",
+        None,
+    ]
+    assert alone == ["django.core.cache.backends.locmem.LocMemCache", "default"]
+
+
+def test_the_client_address_header_of_the_reverse_proxy_is_configurable():
+    assert (
+        settings_value("settings.RATELIMIT_IP_META_KEY", CLIENT_ADDRESS_HEADER="X-Real-IP")
+        == "HTTP_X_REAL_IP"
+    )

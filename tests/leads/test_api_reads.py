@@ -157,7 +157,7 @@ def test_the_schema_documents_every_intake_endpoint(client):
         schema["paths"]
     )
     post = schema["paths"]["/api/v1/leads/"]["post"]
-    assert set(post["responses"]) == {"200", "201", "400"}
+    assert set(post["responses"]) == {"200", "201", "400", "429"}
     assert set(schema["paths"]["/api/v1/leads/adf/"]["post"]["requestBody"]["content"]) == {
         "application/xml",
         "text/xml",

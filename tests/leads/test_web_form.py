@@ -91,6 +91,7 @@ def test_an_address_posting_too_often_is_slowed_down(client):
     response = client.post(URL, {**GOOD, "email": "p11@example.com"})
 
     assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
     assert Lead.objects.count() == 1  # one phone number: one lead and nine repeat inquiries
 
 
