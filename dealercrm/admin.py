@@ -6,7 +6,15 @@ from django.core.exceptions import ValidationError
 
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidContactDetail
-from dealercrm.models import Customer, LifecycleDate, StaffProfile, SweepRun, Team, Vehicle
+from dealercrm.models import (
+    AuditEntry,
+    Customer,
+    LifecycleDate,
+    StaffProfile,
+    SweepRun,
+    Team,
+    Vehicle,
+)
 
 
 class ReadOnly:
@@ -171,3 +179,11 @@ class SweepRunAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="seconds")
     def seconds(self, run):
         return "—" if run.seconds is None else f"{run.seconds:.2f}"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["at", "action", "target_label", "actor", "actor_label"]
+    list_filter = ["action"]
+    list_select_related = ["actor"]
+    search_fields = ["target_label", "note"]

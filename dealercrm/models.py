@@ -310,3 +310,54 @@ class SweepRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class AuditEntry(HistoryRow):
+    """One sensitive change: who made it, when, to what, and each changed value before and
+    after. Written by the service that makes the change, in its transaction, so that there is
+    never a change without its entry or an entry without its change. Managers read it at
+    /audit/; rows are never edited or deleted."""
+
+    class Action(models.TextChoices):
+        RULE_CREATED = "rule_created", "Routing rule created"
+        RULE_CHANGED = "rule_changed", "Routing rule changed"
+        RULE_MOVED = "rule_moved", "Routing rule moved"
+        RULE_DELETED = "rule_deleted", "Routing rule deleted"
+        HOURS_CHANGED = "hours_changed", "Opening hours changed"
+        STAFF_ROUTING_CHANGED = "staff_routing", "Shift or capacity changed"
+        LEAD_REASSIGNED = "lead_reassigned", "Lead reassigned"
+        LEAD_RETURNED = "lead_returned", "Lead returned to work"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person who made the change; empty when a job or an integration did.",
+    )
+    actor_label = models.CharField(
+        max_length=64, blank=True, help_text="The job or integration that made the change."
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    target_type = models.CharField(max_length=32, help_text="What was changed: a model's name.")
+    target_id = models.BigIntegerField(null=True, blank=True)
+    target_label = models.CharField(
+        max_length=200, help_text="The target's name when it changed; kept after a deletion."
+    )
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="{field: [before, after]} of each changed value."
+    )
+    note = models.TextField(blank=True, help_text="The reason the person gave.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="auditentry_at_idx"),
+            models.Index(fields=["target_type", "target_id", "-at"], name="auditentry_target_idx"),
+            models.Index(fields=["actor", "-at"], name="auditentry_actor_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.target_label} · {self.at:%Y-%m-%d %H:%M}"

@@ -65,6 +65,7 @@ _MANAGING_SALES = [
     "dealercrm.add_lifecycledate",
     "dealercrm.change_lifecycledate",
     "dealercrm.view_sweeprun",
+    "dealercrm.view_auditentry",
 ]
 
 _SERVICING = [

@@ -3,9 +3,10 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 
-from dealercrm.models import Customer, Notification, SweepRun
+from dealercrm.models import AuditEntry, Customer, Notification, SweepRun
 from dealercrm.schedules import SWEEPS, Sweep
 
 
@@ -115,3 +116,17 @@ def sweep_history(runs=RUNS_SHOWN):
         ]
         by_name[run.name].append(run)
     return [SweepHistory(sweep, by_name[sweep.name]) for sweep in SWEEPS]
+
+
+def audit_entries():
+    """The audit log, latest first, with who made each change."""
+    return AuditEntry.objects.select_related("actor").order_by("-at", "-id")
+
+
+def audit_actors():
+    """The people who appear in the audit log, for its filter."""
+    return (
+        get_user_model()
+        .objects.filter(pk__in=AuditEntry.objects.filter(actor__isnull=False).values("actor"))
+        .order_by("first_name", "last_name", "username")
+    )

@@ -1,13 +1,16 @@
 """Writers for the shared core: staff, customers and notifications."""
 
+import datetime
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +20,14 @@ from django_q.tasks import async_task
 from dealercrm.auth import permissions_cache_key
 from dealercrm.contacts import normalize_email, normalize_phone
 from dealercrm.errors import InvalidStaffSetting
-from dealercrm.models import Customer, Notification, Role, StaffProfile, person_name
+from dealercrm.models import (
+    AuditEntry,
+    Customer,
+    Notification,
+    Role,
+    StaffProfile,
+    person_name,
+)
 from dealercrm.roles import group_name
 
 logger = logging.getLogger(__name__)
@@ -76,20 +86,28 @@ def staff_response_times_set(medians):
 @transaction.atomic
 def staff_set_routing(*, user, by, on_shift=None, capacity=None):
     """Put a person on or off shift, or change how many open leads they may hold; routing
-    reads both at the next decision. Raises InvalidStaffSetting for a negative capacity."""
+    reads both at the next decision. A change is written to the audit log. Raises
+    InvalidStaffSetting for a capacity outside 0 to 1,000."""
     profile = StaffProfile.objects.select_for_update().get(user=user)
-    changed = []
+    changes = {}
     if on_shift is not None and on_shift != profile.on_shift:
+        changes["on_shift"] = (profile.on_shift, on_shift)
         profile.on_shift = on_shift
-        changed.append("on_shift")
     if capacity is not None and capacity != profile.capacity:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or not 0 <= capacity <= 1000:
             raise InvalidStaffSetting("Capacity is a whole number of open leads, 0 to 1,000.")
+        changes["capacity"] = (profile.capacity, capacity)
         profile.capacity = capacity
-        changed.append("capacity")
-    if changed:
-        profile.save(update_fields=changed)
-        logger.info("staff %s %s changed by %s", user.pk, changed, by)
+    if changes:
+        profile.save(update_fields=list(changes))
+        audit_record(
+            by=by,
+            action=AuditEntry.Action.STAFF_ROUTING_CHANGED,
+            target=user,
+            target_label=person_name(user),
+            changes=changes,
+        )
+        logger.info("staff %s %s changed by %s", user.pk, sorted(changes), by)
     return profile
 
 
@@ -249,3 +267,49 @@ def _notification_message(notification, connection):
     # A header holds one line; the subject is the message, shortened.
     subject = Truncator(" ".join(notification.message.split())).chars(78)
     return EmailMessage(subject=subject, body=body, to=[user.email], connection=connection)
+
+
+def _audit_value(value):
+    """A value as the audit log keeps it: JSON that reads on its own later (a person by name,
+    a time in ISO 8601), whatever was renamed or deleted since."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, AbstractBaseUser):
+        return person_name(value)
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(key): _audit_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_audit_value(item) for item in value]
+    return str(value)
+
+
+def audit_record(
+    *, by, action, target=None, target_type="", target_label="", changes=None, note="", at=None
+):
+    """Append an audit entry inside the caller's transaction: `by` (a User, or the name of the
+    job or command) made `action` to `target` (a model instance; or name `target_type` and
+    `target_label` for something that is not one row, like the opening hours). `changes` is
+    {field: (before, after)}; unchanged fields are left out."""
+    person = by if isinstance(by, AbstractBaseUser) else None
+    changes = {
+        field: [_audit_value(before), _audit_value(after)]
+        for field, (before, after) in (changes or {}).items()
+        if before != after
+    }
+    return AuditEntry.objects.create(
+        at=at or timezone.now(),
+        actor=person,
+        actor_label="" if person else str(by)[:64],
+        action=action,
+        target_type=target._meta.model_name if target is not None else target_type,
+        target_id=target.pk if target is not None else None,
+        target_label=(target_label or str(target))[:200],
+        changes=changes,
+        note=note,
+    )

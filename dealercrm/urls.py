@@ -41,6 +41,7 @@ urlpatterns = [
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("notifications/read/", views.notifications_read_all, name="notifications_read_all"),
     path("sweeps/", views.sweeps, name="sweeps"),
+    path("audit/", views.audit_log, name="audit"),
     path("leads/", include("leads.urls")),
     path("routing/", include("routing.urls")),
     path("routing/", include("leads.routing_urls")),

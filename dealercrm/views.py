@@ -12,10 +12,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from dealercrm.filters import AuditFilter
 from dealercrm.middleware import RETRY_AFTER_SECONDS
 from dealercrm.models import Notification
 from dealercrm.ratelimits import sign_in_failed, sign_in_wait
 from dealercrm.selectors import (
+    audit_actors,
+    audit_entries,
     notifications_for_user,
     sweep_history,
     unread_notification_count,
@@ -23,6 +26,7 @@ from dealercrm.selectors import (
 from dealercrm.services import notifications_mark_read
 
 NOTIFICATIONS_PER_PAGE = 50
+AUDIT_ENTRIES_PER_PAGE = 50
 
 
 class SignInView(LoginView):
@@ -93,6 +97,16 @@ def sweeps(request):
     """Scheduled work: each sweep with its schedule, how its last run went, and its latest
     runs with what they did and what went wrong."""
     return render(request, "dealercrm/sweeps.html", {"history": sweep_history()})
+
+
+@login_required
+@permission_required("dealercrm.view_auditentry", raise_exception=True)
+def audit_log(request):
+    """Sensitive changes, latest first: routing rules and opening hours, shifts and capacity,
+    reassignments and returns to work, each with who, when, and every value before and after."""
+    filters = AuditFilter(request.GET, queryset=audit_entries(), actors=audit_actors())
+    page = Paginator(filters.qs, AUDIT_ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "dealercrm/audit.html", {"filters": filters, "page": page})
 
 
 def _database_check():

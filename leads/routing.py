@@ -20,13 +20,14 @@ from django.utils import timezone
 
 from dealercrm.models import (
     LEAD_OWNER_ROLES,
+    AuditEntry,
     Role,
     StaffProfile,
     Team,
     lead_owner_refusal,
     person_name,
 )
-from dealercrm.services import notification_send
+from dealercrm.services import audit_record, notification_send
 from leads.errors import NoReassignReason, OverCapacity
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadSource, LeadStatus
 from leads.permissions import get_lead_for_user_or_404
@@ -677,7 +678,7 @@ def lead_claim(*, lead, by, at=None):
 def lead_reassign(*, lead, owner, by, reason, at=None):
     """A manager moves a lead to `owner` (None: back to the pool), saying why. The new owner
     hears of it; capacity is the manager's call, and the explanation says when it is
-    exceeded. Raises NoReassignReason without a reason."""
+    exceeded. The move goes to the audit log. Raises NoReassignReason without a reason."""
     reason = (reason or "").strip()
     if not reason:
         raise NoReassignReason("Say why the lead is reassigned; the history keeps it.")
@@ -698,7 +699,16 @@ def lead_reassign(*, lead, owner, by, reason, at=None):
         explanation=explanation,
     )
     routing = _taken_over(lead, decision, Kind.REASSIGNED, at)
+    previous_owner = lead.owner
     lead = lead_assign(lead=lead, owner=owner, by=by, at=at, routing=routing, note=explanation)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.LEAD_REASSIGNED,
+        target=lead,
+        changes={"owner": (previous_owner or "the pool", owner or "the pool")},
+        note=reason,
+        at=at,
+    )
     if owner is not None and owner.pk != by.pk:
         notification_send(
             recipient=owner,

@@ -16,7 +16,8 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dealercrm.models import LifecycleDate, lead_owner_refusal, person_name
+from dealercrm.models import AuditEntry, LifecycleDate, lead_owner_refusal, person_name
+from dealercrm.services import audit_record
 from leads.errors import (
     ActorRequired,
     InvalidActivity,
@@ -384,7 +385,7 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
     history, and reports count the return as a correction.
     A lead that had been contacted gets a fresh follow-up plan; a resurfaced one is marked so
     the queue puts it near the top until someone reaches the customer (`leads.resurfacing`
-    tells its salesperson).
+    tells its salesperson). A return by a person or an audit goes to the audit log.
     Raises InvalidTransition for a lead that is open or sold, LeadChangedMeanwhile (see `_lock`).
     """
     actor = _actor(by)
@@ -424,6 +425,15 @@ def lead_reopen(*, lead, cause, by, note="", at=None, seen=""):
         cause=cause,
         note=note,
     )
+    if cause != LeadEvent.ReopenCause.RESURFACING:
+        audit_record(
+            by=by,
+            action=AuditEntry.Action.LEAD_RETURNED,
+            target=lead,
+            changes={"status": (from_status, to_status), "cause": (None, cause.label)},
+            note=note,
+            at=at,
+        )
     return lead
 
 

@@ -1,7 +1,8 @@
 """The only writers of routing rules and opening hours.
 
 A rule is checked whole before anything is written, so a bad rule leaves the rule set as it
-was. Every change is logged with the person who made it.
+was. Every change goes to the audit log (dealercrm.AuditEntry) with the person who made it and
+each value before and after, in the change's transaction.
 """
 
 import json
@@ -11,7 +12,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dealercrm.models import StaffProfile, lead_owner_refusal
+from dealercrm.models import AuditEntry, StaffProfile, lead_owner_refusal, person_name
+from dealercrm.services import audit_record
 from routing.conditions import Conditions
 from routing.errors import InvalidRule
 from routing.models import Fallback, OpeningHours, RoutingCursor, RoutingRule, Strategy
@@ -103,6 +105,27 @@ def _checked(fields, members, rule_id=None, kept_manager_id=None):
     return fields
 
 
+def _rule_values(rule):
+    """The rule's own values by field name, its members aside."""
+    return {
+        f.name: getattr(rule, f.name)
+        for f in RoutingRule._meta.concrete_fields
+        if f.name not in ("id", "created_at", "updated_at")
+    }
+
+
+def _names(people):
+    return sorted(person_name(user) for user in people)
+
+
+def _hours(opening):
+    """ "09:00–18:00" for (opens, closes), "closed" for None."""
+    if opening is None:
+        return "closed"
+    opens, closes = opening
+    return f"{opens:%H:%M}–{closes:%H:%M}"
+
+
 @transaction.atomic
 def rule_create(*, by, members=(), **fields):
     """Create a rule (RoutingRule fields; `members` users) with its rotation cursor.
@@ -117,6 +140,15 @@ def rule_create(*, by, members=(), **fields):
     rule = RoutingRule.objects.create(**fields)
     rule.members.set(members)
     RoutingCursor.objects.create(rule=rule)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.RULE_CREATED,
+        target=rule,
+        changes={
+            **{name: (None, value) for name, value in _rule_values(rule).items()},
+            "members": (None, _names(members)),
+        },
+    )
     logger.info("routing rule %s '%s' created by %s", rule.pk, rule.name, by)
     return rule
 
@@ -130,11 +162,7 @@ def rule_update(*, rule, by, members=None, **changes):
     # Only people added now are checked: someone who left sales since stays listed until a
     # manager edits them out (decisions skip them), so the rule can still be switched off.
     _people_who_own_leads([user.pk for user in members if user.pk not in kept], "members")
-    current = {
-        f.name: getattr(rule, f.name)
-        for f in RoutingRule._meta.concrete_fields
-        if f.name not in ("id", "created_at", "updated_at")
-    }
+    current = _rule_values(rule)
     fields = _checked(
         {**current, **changes}, members, rule_id=rule.pk, kept_manager_id=rule.fallback_manager_id
     )
@@ -142,12 +170,31 @@ def rule_update(*, rule, by, members=None, **changes):
         setattr(rule, name, value)
     rule.save()
     rule.members.set(members)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.RULE_CHANGED,
+        target=rule,
+        changes={
+            **{name: (current[name], value) for name, value in fields.items()},
+            "members": (_names(kept.values()), _names(members)),
+        },
+    )
     logger.info("routing rule %s '%s' changed by %s: %s", rule.pk, rule.name, by, sorted(changes))
     return rule
 
 
 @transaction.atomic
 def rule_delete(*, rule, by):
+    """Delete a rule; its audit entry keeps every value it had."""
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.RULE_DELETED,
+        target=rule,
+        changes={
+            **{name: (value, None) for name, value in _rule_values(rule).items()},
+            "members": (_names(rule.members.all()), None),
+        },
+    )
     logger.info("routing rule %s '%s' deleted by %s", rule.pk, rule.name, by)
     rule.delete()
 
@@ -166,8 +213,15 @@ def rule_move(*, rule, by, offset):
             RoutingRule.objects.filter(pk=other.pk).update(
                 priority=position * PRIORITY_STEP, updated_at=timezone.now()
             )
+    moved_to = RoutingRule.objects.get(pk=rule.pk)
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.RULE_MOVED,
+        target=moved_to,
+        changes={"priority": (moved.priority, moved_to.priority)},
+    )
     logger.info("routing rule %s '%s' moved by %s (%+d)", rule.pk, rule.name, by, offset)
-    return RoutingRule.objects.get(pk=rule.pk)
+    return moved_to
 
 
 def cursor_save(*, rule_id, state):
@@ -194,10 +248,24 @@ def opening_hours_set(*, hours, by):
             raise InvalidRule(
                 "hours", f"{OpeningHours.Weekday(weekday).label} must close after it opens."
             )
+    before = {row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()}
     OpeningHours.objects.all().delete()
     OpeningHours.objects.bulk_create(
         OpeningHours(weekday=weekday, opens=opens, closes=closes)
         for weekday, (opens, closes) in sorted(hours.items())
+    )
+    audit_record(
+        by=by,
+        action=AuditEntry.Action.HOURS_CHANGED,
+        target_type="openinghours",
+        target_label="Opening hours",
+        changes={
+            OpeningHours.Weekday(weekday).label: (
+                _hours(before.get(weekday)),
+                _hours(hours.get(weekday)),
+            )
+            for weekday in OpeningHours.Weekday.values
+        },
     )
     transaction.on_commit(lambda: cache.delete(OPENING_HOURS_KEY))
     logger.info("opening hours changed by %s", by)

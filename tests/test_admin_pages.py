@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from dealercrm.models import LifecycleDate, Vehicle
 from dealercrm.schedules import sweep_run
+from dealercrm.services import staff_set_routing
 from leads.intake import lead_intake
 from leads.models import (
     Activity,
@@ -35,6 +36,7 @@ def a_bit_of_everything(salesperson, other_salesperson, service_advisor):
     lead = make_lead(LeadStatus.LOST, owner=salesperson)
     Vehicle.objects.create(vin="1HGCM82633A004352", make="Honda", owner=lead.customer)
     activity_log(lead=lead, kind=Activity.Kind.CALL, by=salesperson)
+    staff_set_routing(user=salesperson, by=other_salesperson, capacity=30)
     make_lead(owner=other_salesperson)
     LeadSource.objects.create(key="website", name="Our website")
     lead_intake(Submission(source="website", emails=("ann@example.com",), visitor_id="v-1"))

@@ -75,6 +75,7 @@ GET = {
     "notification_open":               (LOGIN,  302, 404, 404, 404, 404, 404, 404, 404),
     "notifications_read_all":          (405,    405, 405, 405, 405, 405, 405, 405, 405),
     "sweeps":                          (LOGIN,  403, 403, 200, 200, 403, 200, 403, 200),
+    "audit":                           (LOGIN,  403, 403, 200, 200, 403, 403, 403, 200),
     # The lead list filters rows instead of refusing: service staff and the lead provider get
     # an empty list (test_each_role_sees_only_its_leads checks what is in it).
     "leads:list":                      (LOGIN,  200, 200, 200, 200, 403, 403, 403, 200),
