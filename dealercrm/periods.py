@@ -14,6 +14,10 @@ from django.utils import timezone
 # The longest period a report takes: the by-month figures stay readable and the queries stay
 # bounded.
 MAX_PERIOD_YEARS = 3
+# The days that a report or a date filter takes. Dates near the ends of the calendar (year 1,
+# year 9999) cannot be shifted by a day or a time zone, so they are refused up front.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 
 
 def midnight(day):
@@ -69,6 +73,8 @@ def latest_end(start):
 
 def period_refusal(start, end):
     """Why `start`–`end` is not a period the reports take, in words; "" when it is."""
+    if start < EARLIEST_DAY or end > LATEST_DAY:
+        return f"Periods lie between {EARLIEST_DAY:%b %-d, %Y} and {LATEST_DAY:%b %-d, %Y}."
     if end < start:
         return f"The period ends ({end:%b %-d, %Y}) before it starts ({start:%b %-d, %Y})."
     if end > latest_end(start):

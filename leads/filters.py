@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
+from dealercrm.filters import IdFilter, MomentFilter
 from dealercrm.models import Team
 from dealercrm.vocabulary import SCORE_BANDS
 from leads.models import OPEN_STATUSES, Lead, LeadEvent, LeadStatus
@@ -19,13 +20,13 @@ class AnyYesNo(django_filters.widgets.BooleanWidget):
 
 class LeadFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=LeadStatus.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
+    owner = IdFilter(field_name="owner_id", label="Owner (user id)")
     unassigned = django_filters.BooleanFilter(
         field_name="owner", lookup_expr="isnull", label="Unassigned (in a pool)", widget=AnyYesNo
     )
     source = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
     score_band = django_filters.ChoiceFilter(
         choices=[(band, band) for band in SCORE_BANDS],
         method="filter_score_band",

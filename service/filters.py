@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 import django_filters
 from django.utils import timezone
 
+from dealercrm.filters import DayFilter, IdFilter
 from leads.filters import customer_search
 from service.models import ServiceOpportunity, Stage
 
@@ -23,14 +24,12 @@ class OpportunityFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(
         choices=ServiceOpportunity.Source.choices, empty_label="Any source"
     )
-    advisor = django_filters.NumberFilter(field_name="advisor_id", label="Advisor (user id)")
-    created_after = django_filters.DateFilter(
-        method="filter_created_after", label="Created on or after (date)"
-    )
-    created_before = django_filters.DateFilter(
+    advisor = IdFilter(field_name="advisor_id", label="Advisor (user id)")
+    created_after = DayFilter(method="filter_created_after", label="Created on or after (date)")
+    created_before = DayFilter(
         method="filter_created_before", label="Created before (date, not included)"
     )
-    booked_on = django_filters.DateFilter(method="filter_booked_on", label="Appointments on (date)")
+    booked_on = DayFilter(method="filter_booked_on", label="Appointments on (date)")
     q = django_filters.CharFilter(method="filter_search", label="Name, phone or e-mail")
 
     class Meta:

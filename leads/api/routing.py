@@ -1,7 +1,7 @@
 """The routing endpoints that need leads: the routable staff with their loads, and preview.
 The rules themselves live in routing.api. Managers only."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -20,7 +20,10 @@ from leads.selectors import staff_for_routing
 
 CanManageRouting = capability("routing.manage_routing")
 
+NO_SUCH_PAGE = OpenApiResponse(description="No such page.")
 
+
+@extend_schema_view(list=extend_schema(responses={200: RoutingStaffSerializer, 404: NO_SUCH_PAGE}))
 class RoutingStaffViewSet(mixins.ListModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """People who can own leads: shift, capacity, open leads and response speed."""
 
@@ -29,11 +32,20 @@ class RoutingStaffViewSet(mixins.ListModelMixin, mixins.UpdateModelMixin, viewse
     http_method_names = ["get", "patch"]
     lookup_field = "user_id"
     lookup_url_kwarg = "id"
+    # A 64-bit key has at most 19 digits; a longer number is no one (404), not a database error.
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         return staff_for_routing()
 
-    @extend_schema(request=RoutingStaffInSerializer, responses=RoutingStaffSerializer)
+    @extend_schema(
+        request=RoutingStaffInSerializer,
+        responses={
+            200: RoutingStaffSerializer,
+            400: OpenApiResponse(description="Names each field that was wrong."),
+            404: OpenApiResponse(description="Nobody who can own leads has this user id."),
+        },
+    )
     def partial_update(self, request, id):
         profile = self.get_object()
         changes = RoutingStaffInSerializer(data=request.data)
@@ -49,7 +61,13 @@ class RoutingPreviewView(APIView):
 
     @extend_schema(
         request=RoutingPreviewInSerializer,
-        responses=RoutingPreviewSerializer,
+        responses={
+            200: RoutingPreviewSerializer,
+            400: OpenApiResponse(description="Names each field that was wrong."),
+            404: OpenApiResponse(
+                description="No such `lead` (or not visible to you), or no such `previous_owner`."
+            ),
+        },
         summary="Preview routing for a lead, real or typed in",
     )
     def post(self, request):

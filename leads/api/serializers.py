@@ -1,12 +1,16 @@
 """Input serializers turn a request into a `Submission`; output serializers render what the
 selectors loaded and nothing more."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dealercrm.filters import MAX_ID
 from dealercrm.models import person_name
 from dealercrm.vocabulary import SCORE_BANDS
+from leads.adf import MAX_MILEAGE
 from leads.models import Inquiry, Lead, LeadEvent, LeadStatus, WebEvent
 from leads.submission import CallDetails, Format, Submission, VehicleDetails
 from leads.tracking import WebEventInput
@@ -31,7 +35,10 @@ class TradeInSerializer(serializers.Serializer):
     make = serializers.CharField(max_length=50, required=False, allow_blank=True)
     model = serializers.CharField(max_length=50, required=False, allow_blank=True)
     vin = serializers.CharField(max_length=17, required=False, allow_blank=True)
-    mileage = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    # Bounded as an ADF trade-in's odometer is: a larger number overflowed the column (a 500).
+    mileage = serializers.IntegerField(
+        min_value=0, max_value=MAX_MILEAGE, required=False, allow_null=True
+    )
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -457,6 +464,9 @@ class RoutingStaffInSerializer(serializers.Serializer):
     capacity = serializers.IntegerField(min_value=0, max_value=1000, required=False)
 
 
+PREVIEW_REACH = timedelta(days=3653)
+
+
 class RoutingPreviewInSerializer(serializers.Serializer):
     """A real lead (`lead`), or a lead typed in; and optionally a draft rule set."""
 
@@ -472,13 +482,23 @@ class RoutingPreviewInSerializer(serializers.Serializer):
     previous_owner = serializers.IntegerField(
         required=False, allow_null=True, help_text="The customer's previous salesperson."
     )
-    at = serializers.DateTimeField(required=False, help_text="When; now when left out.")
+    at = serializers.DateTimeField(
+        required=False, help_text="When; now when left out. Within ten years of now."
+    )
     rules = serializers.ListField(
-        child=serializers.IntegerField(),
+        # An id beyond 64 bits names no rule, and SQLite cannot compare with it (it was a 500).
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_empty=False,
         help_text="Decide with these rules (active or not) instead of the active ones.",
     )
+
+    def validate_at(self, value):
+        # The first-response deadline counts opening hours forward from `at`: near the last
+        # date Python knows, that ran out of calendar (a 500).
+        if abs(value - timezone.now()) > PREVIEW_REACH:
+            raise serializers.ValidationError("Preview a moment within ten years of now.")
+        return value
 
 
 class RoutingPreviewSerializer(RoutingDecisionSerializer):

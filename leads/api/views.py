@@ -5,7 +5,13 @@ permission helpers of the HTML pages decide what a reader sees.
 """
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -103,6 +109,19 @@ INTAKE_RESPONSES = {
 }
 
 
+NOT_VISIBLE = OpenApiResponse(description="No such lead, or not one this account may see.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            200: LeadSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid; the body names it."),
+            404: OpenApiResponse(description="No such page."),
+        }
+    ),
+    retrieve=extend_schema(responses={200: LeadDetailSerializer, 404: NOT_VISIBLE}),
+)
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     filterset_class = LeadFilter
 
@@ -183,6 +202,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         detail=False,
         methods=["post"],
         parser_classes=[AdfParser, TextXmlAdfParser, AdfMediaTypeParser],
+        # The answer is one result per prospect, never a page of them.
+        pagination_class=None,
     )
     def adf(self, request):
         submissions = parse_adf(request.data)
@@ -192,7 +213,14 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         request=None,
-        responses={200: LeadSerializer},
+        responses={
+            200: LeadSerializer,
+            400: OpenApiResponse(
+                description="Someone claimed it first, it is closed, or the claimer already "
+                "holds their capacity; `detail` says which."
+            ),
+            404: NOT_VISIBLE,
+        },
         summary="Claim a lead from the pool",
         description="The first to claim gets it; a later claim answers 400 naming who has it. "
         "Refused when the claimer already holds their capacity of open leads.",
@@ -205,7 +233,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         request=ReassignInSerializer,
-        responses={200: LeadSerializer},
+        responses={
+            200: LeadSerializer,
+            400: OpenApiResponse(description="Names the field that was wrong, or the refusal."),
+            404: NOT_VISIBLE,
+        },
         summary="Reassign a lead (managers)",
     )
     @action(detail=True, methods=["post"])

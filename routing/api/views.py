@@ -18,6 +18,7 @@ REFUSED = OpenApiResponse(
     description="Keyed by the field that is wrong, a condition under `conditions`: "
     '`{"conditions": {"channels": ["unknown channel fax."]}}`.'
 )
+NO_SUCH_RULE = OpenApiResponse(description="No such routing rule.")
 
 
 def refused(error):
@@ -29,8 +30,13 @@ def refused(error):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the routing rules in the order they run"),
-    retrieve=extend_schema(summary="Read a routing rule"),
+    list=extend_schema(
+        summary="List the routing rules in the order they run",
+        responses={200: RuleSerializer, 404: OpenApiResponse(description="No such page.")},
+    ),
+    retrieve=extend_schema(
+        summary="Read a routing rule", responses={200: RuleSerializer, 404: NO_SUCH_RULE}
+    ),
 )
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Routing rules run in `priority` order, lower first; the first rule that matches a lead and
@@ -57,7 +63,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(
         request=RuleInSerializer,
-        responses={200: RuleSerializer, 400: REFUSED},
+        responses={200: RuleSerializer, 400: REFUSED, 404: NO_SUCH_RULE},
         summary="Change a routing rule (only the fields given)",
     )
     def partial_update(self, request, pk=None):
@@ -69,7 +75,7 @@ class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise refused(error) from None
         return Response(RuleSerializer(rule_for_page(rule.pk)).data)
 
-    @extend_schema(summary="Delete a routing rule")
+    @extend_schema(responses={204: None, 404: NO_SUCH_RULE}, summary="Delete a routing rule")
     def destroy(self, request, pk=None):
         rule_delete(rule=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

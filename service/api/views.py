@@ -206,6 +206,11 @@ class OpportunityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return OpportunityDetailSerializer(opportunity, context=self.get_serializer_context()).data
 
     @extend_schema(
+        responses={
+            200: OpportunitySerializer,
+            400: OpenApiResponse(description="A filter is not valid; the body names it."),
+            404: OpenApiResponse(description="No such page."),
+        },
         summary="List service opportunities",
         description="Newest first, 50 a page. Money fields are left out for readers who may "
         "not see service money.",
