@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check-migrations install clean
+.PHONY: run test lint check-migrations bench fuzz install clean
 
 # Reinstall only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -20,6 +20,25 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every benchmark at its required size (1,000,000 leads, 10,000,000 website events, 200 staff,
+# 500,000 service opportunities), each on a throwaway PostgreSQL 15 it starts: about an hour on
+# 2 cores. One JSON report on stdout and in bench/out/report.json. BENCH_ARGS=--quick: a smoke run.
+bench: $(STAMP)
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+# Coverage-guided fuzzing of the ADF/XML reader with atheris (fuzz/README.md), for FUZZ_SECONDS
+# (default 600). New inputs and any crash land in fuzz/.work/.
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+$(FUZZ_STAMP): requirements-fuzz.txt $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-fuzz.txt
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	mkdir -p fuzz/.work/corpus
+	PATH=$(CURDIR)/$(BIN):$$PATH fuzz/adf_fuzz.py fuzz/.work/corpus fuzz/corpus/adf \
+	  -dict=fuzz/adf.dict -max_total_time=$${FUZZ_SECONDS:-600} -rss_limit_mb=2048 -timeout=5 \
+	  -artifact_prefix=fuzz/.work/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -178,9 +178,10 @@ def _document_in_part(payload: bytes, charset: str | None) -> bytes | None:
     if charset:
         try:
             text = payload.decode(charset)
-        except (UnicodeError, LookupError):
+        except (ValueError, LookupError):
             # A wrong or unknown MIME charset (often us-ascii on 8-bit text): let the XML
-            # declaration decide, as for an attachment.
+            # declaration decide, as for an attachment. ValueError, not only UnicodeError: the
+            # codec lookup refuses a name holding a NUL byte with a bare ValueError.
             pass
         else:
             document = _adf_document(text)
@@ -562,8 +563,10 @@ def _plain_text(markup: str, warnings: list[str]) -> str:
     markup = _LINE_BREAK_TAGS.sub("\n", markup)
     try:
         text = strip_tags(markup)
-    except SuspiciousOperation:
-        # Django refuses deeply nested or unclosed markup; a cruder cut still keeps the words.
+    except (SuspiciousOperation, AssertionError):
+        # Django refuses deeply nested or unclosed markup; Python's html.parser raises
+        # AssertionError on "<![" without a marked-section keyword it knows ("<![x>", "<![ ").
+        # A cruder cut still keeps the words.
         warnings.append("comments hold malformed HTML; tags were removed roughly")
         text = _ANY_TAG.sub("", markup)
     lines = []
