@@ -45,8 +45,21 @@ class ImmutableRowError(Exception):
 
 
 class HistoryRow(models.Model):
-    """A line of a history (a lead's, a service opportunity's): appended, never edited or
-    deleted, because reports read what happened from it."""
+    """A line of a history (a lead's, a service opportunity's, the audit log): appended, never
+    edited or deleted, because reports and audits read what happened from it. Each names who
+    acted: a person, or the job or integration."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person who made the change; empty when a job or an integration did.",
+    )
+    actor_label = models.CharField(
+        max_length=64, blank=True, help_text="The job or integration that made the change."
+    )
 
     class Meta:
         abstract = True
@@ -329,17 +342,6 @@ class AuditEntry(HistoryRow):
         LEAD_RETURNED = "lead_returned", "Lead returned to work"
 
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="The person who made the change; empty when a job or an integration did.",
-    )
-    actor_label = models.CharField(
-        max_length=64, blank=True, help_text="The job or integration that made the change."
-    )
     action = models.CharField(max_length=16, choices=Action.choices)
     target_type = models.CharField(max_length=32, help_text="What was changed: a model's name.")
     target_id = models.BigIntegerField(null=True, blank=True)

@@ -450,17 +450,6 @@ class LeadEvent(HistoryRow):
     lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="The person who made the change; empty when a job or an integration did.",
-    )
-    actor_label = models.CharField(
-        max_length=64, blank=True, help_text="The job or integration that made the change."
-    )
     from_status = models.CharField(max_length=16, choices=LeadStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=LeadStatus.choices, blank=True)
     from_owner = models.ForeignKey(

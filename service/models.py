@@ -381,12 +381,6 @@ class ServiceEvent(HistoryRow):
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(
-        max_length=64, blank=True, help_text="The job or integration that made the change."
-    )
     from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
     loss = models.ForeignKey(
