@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check-migrations bench fuzz install clean
+.PHONY: run test lint check-migrations bench cluster-check load-faults system-packages fuzz install \
+	clean
 
 # Reinstall only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -24,8 +25,32 @@ test: $(STAMP)
 # Every benchmark at its required size (1,000,000 leads, 10,000,000 website events, 200 staff,
 # 500,000 service opportunities), each on a throwaway PostgreSQL 15 it starts: about an hour on
 # 2 cores. One JSON report on stdout and in bench/out/report.json. BENCH_ARGS=--quick: a smoke run.
-bench: $(STAMP)
+bench: $(STAMP) system-packages
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+# dealercrm beyond one machine, on loopback (docs/deploy.md): a throwaway PostgreSQL, Redis,
+# 2 gunicorn app servers behind nginx and 2 django-q2 task clusters. cluster-check: each lead
+# routed once through reloads and restarts, each sweep acting once (a few minutes).
+# load-faults: 8 clients with sweeps and reassignments, then PostgreSQL stopped, a task worker
+# killed mid-sweep and Redis stopped under load (about 10 minutes). JSON on stdout; exit 1 when
+# a check fails.
+cluster-check: $(STAMP) system-packages
+	$(BIN)/python bench/cluster_check.py $(BENCH_ARGS)
+
+load-faults: $(STAMP) system-packages
+	$(BIN)/python bench/load_faults.py $(BENCH_ARGS)
+
+# The servers bench, cluster-check and load-faults start, from Debian; installed when missing
+# (which needs root).
+SYSTEM_PACKAGES := postgresql redis-server nginx
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing: apt-get install" $$missing >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q $$missing </dev/null; \
+	fi
 
 # Coverage-guided fuzzing of the ADF/XML reader with atheris (fuzz/README.md), for FUZZ_SECONDS
 # (default 600). New inputs and any crash land in fuzz/.work/.

@@ -290,7 +290,7 @@ def run_one(benchmark, quick, database_url):
     env = {**os.environ, **benchmark.env}
     env.pop("DATABASE_URL", None)
     if benchmark.needs_database:
-        env["DATABASE_URL"] = database_url
+        env["DATABASE_URL"] = fresh_database(database_url, f"bench_{benchmark.name}")
     log_path = OUT / f"{benchmark.name}.log"
     started = time.monotonic()
     with open(log_path, "w") as progress:
@@ -305,10 +305,22 @@ def run_one(benchmark, quick, database_url):
 
 
 def database_for_small_benchmarks():
-    """A throwaway PostgreSQL for the benchmarks that bring no database (they migrate it)."""
+    """A throwaway PostgreSQL for the benchmarks that bring no database (each gets its own
+    database on it, which it migrates)."""
     from bench.pg import throwaway_postgres
 
     return throwaway_postgres(log=log)
+
+
+def fresh_database(database_url, name):
+    """An empty database `name` on the cluster of `database_url`, and its URL: each benchmark
+    measures its own rows (the routing replay replays whatever leads are there)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return database_url.rsplit("/", 1)[0] + "/" + name
 
 
 def machine():

@@ -468,17 +468,18 @@ def load(port, path, key, counter, args, pids):
     }
 
 
-def percentile_ms(sorted_seconds, pct):
-    """Nearest-rank percentile, in milliseconds."""
-    if not sorted_seconds:
+def percentile_ms(seconds, pct):
+    """Nearest-rank percentile of a list of durations in seconds, in milliseconds."""
+    if not seconds:
         return None
-    rank = max(1, -(-len(sorted_seconds) * pct // 100))
-    return round(sorted_seconds[int(rank) - 1] * 1000, 1)
+    ordered = sorted(seconds)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return round(ordered[int(rank) - 1] * 1000, 1)
 
 
 def cpu_snapshot():
     """Busy and total jiffies of the whole machine (/proc/stat), and per process
-    (ppid, process group, user + system jiffies)."""
+    (ppid, process group, session, user + system jiffies)."""
     with open("/proc/stat") as f:
         fields = [int(v) for v in f.readline().split()[1:]]
     processes = {}
@@ -490,6 +491,7 @@ def cpu_snapshot():
                 processes[int(entry.name)] = (
                     int(rest[1]),
                     int(rest[2]),
+                    int(rest[3]),
                     int(rest[11]) + int(rest[12]),
                 )
     idle = fields[3] + fields[4]  # idle + iowait
@@ -502,7 +504,7 @@ def cpu_shares(before, after, gunicorn_pid, postmaster_pid):
     machine, processes that exited, the kernel's network work)."""
     total = max(1, after[1] - before[1])
     used = {"client": 0, "gunicorn": 0, "postgres": 0}
-    for pid, (ppid, pgrp, jiffies) in after[2].items():
+    for pid, (ppid, pgrp, _session, jiffies) in after[2].items():
         if pid == os.getpid():
             group = "client"
         elif pgrp == gunicorn_pid:
@@ -511,7 +513,7 @@ def cpu_shares(before, after, gunicorn_pid, postmaster_pid):
             group = "postgres"
         else:
             continue
-        used[group] += jiffies - before[2].get(pid, (0, 0, 0))[2]
+        used[group] += jiffies - before[2].get(pid, (0, 0, 0, 0))[3]
     busy = after[0] - before[0]
     shares = {name: round(100 * value / total, 1) for name, value in used.items()}
     shares["other"] = round(100 * (busy - sum(used.values())) / total, 1)

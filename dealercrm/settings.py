@@ -225,18 +225,41 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# django-q2 runs scheduled and background work. It queues its tasks in the database (the ORM
-# broker) unless REDIS_URL names a Redis server, which several task clusters then share.
+# django-q2 runs scheduled and background work. Its queue is the database (the ORM broker), which
+# every task cluster shares: a cluster takes a task by moving its lock `retry` seconds ahead and
+# deletes it once the task has finished, so a task whose worker died (killed, out of memory, its
+# machine lost) is taken again, by any cluster, when `retry` has passed. django-q2's Redis broker
+# pops a task off its list when a cluster fetches it and never acknowledges it: a task that dies
+# with its worker is lost. So REDIS_URL gives the shared cache, and the broker is Redis only when
+# Q_BROKER=redis asks for it, trading redelivery for latency (docs/deploy.md).
+Q_BROKER = os.environ.get("Q_BROKER") or "orm"
+if Q_BROKER not in {"orm", "redis"} or (Q_BROKER == "redis" and not REDIS_URL):
+    raise ImproperlyConfigured(
+        f"Q_BROKER must be orm or redis (redis needs REDIS_URL), not {Q_BROKER!r}"
+    )
+# A task still running after `timeout` seconds is stopped; one not acknowledged `retry` seconds
+# after it was taken is delivered again, so retry must exceed timeout, or a long task would be
+# handed to a second worker while the first still runs it.
+Q_TIMEOUT = int(os.environ.get("Q_TIMEOUT") or "300")
+Q_RETRY = int(os.environ.get("Q_RETRY") or str(Q_TIMEOUT + 60))
+if Q_RETRY <= Q_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"Q_RETRY ({Q_RETRY} s) must be longer than Q_TIMEOUT ({Q_TIMEOUT} s)."
+    )
 Q_CLUSTER = {
     "name": "dealercrm",
-    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
+    **({"redis": REDIS_URL} if Q_BROKER == "redis" else {"orm": "default"}),
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    "timeout": 300,
-    "retry": 360,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_RETRY,
+    # Attempts that ended with an error (a killed worker's attempt ends with none, and is always
+    # delivered again): after the third, the task is acknowledged and stays failed.
     "max_attempts": 3,
     "catch_up": False,
-    # Keeping every result slows the cluster about sixfold here (PLATFORM.md); failures are kept.
-    "save_limit": 0,
+    # Successful results are not kept (-1; 0 would keep every one, and keeping them slows the
+    # cluster about sixfold here, PLATFORM.md). Failed tasks are always kept. Sweeps keep their
+    # own history (SweepRun).
+    "save_limit": -1,
 }
 
 # E-mail: notifications go out through Django's backend. A developer's machine prints them to the

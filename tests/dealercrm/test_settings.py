@@ -129,7 +129,7 @@ def test_the_content_security_policy_allows_only_this_sites_own_files():
     assert directives["object-src"] == directives["frame-ancestors"] == ["'none'"]
 
 
-def test_redis_url_makes_the_cache_and_the_task_broker_shared():
+def test_redis_url_makes_the_cache_shared_and_the_task_queue_stays_in_the_database():
     shared = settings_value(
         '[settings.CACHES["default"], settings.Q_CLUSTER.get("redis"), '
         'settings.Q_CLUSTER.get("orm")]',
@@ -143,10 +143,38 @@ def test_redis_url_makes_the_cache_and_the_task_broker_shared():
             "LOCATION": "redis://cache.internal:6379/0",
             "KEY_PREFIX": "dealercrm",
         },
-        "redis://cache.internal:6379/0",
+        # django-q2's Redis broker never acknowledges a task: one whose worker is killed would
+        # be lost. The database queue delivers it again after `retry` (docs/deploy.md).
         None,
+        "default",
     ]
     assert alone == ["django.core.cache.backends.locmem.LocMemCache", "default"]
+
+
+def test_the_redis_task_broker_is_taken_only_when_asked_for():
+    chosen = settings_value(
+        '[settings.Q_CLUSTER.get("redis"), settings.Q_CLUSTER.get("orm")]',
+        REDIS_URL="redis://cache.internal:6379/0",
+        Q_BROKER="redis",
+    )
+    without_redis = run(["manage.py", "check"], Q_BROKER="redis")
+
+    assert chosen == ["redis://cache.internal:6379/0", None]
+    assert without_redis.returncode != 0
+    assert "Q_BROKER must be orm or redis (redis needs REDIS_URL)" in without_redis.stderr
+
+
+def test_a_task_is_delivered_again_only_after_it_could_have_finished():
+    default = settings_value('[settings.Q_CLUSTER["timeout"], settings.Q_CLUSTER["retry"]]')
+    chosen = settings_value(
+        '[settings.Q_CLUSTER["timeout"], settings.Q_CLUSTER["retry"]]', Q_TIMEOUT="20"
+    )
+    overlapping = run(["manage.py", "check"], Q_TIMEOUT="60", Q_RETRY="60")
+
+    assert default == [300, 360]
+    assert chosen == [20, 80]
+    assert overlapping.returncode != 0
+    assert "Q_RETRY (60 s) must be longer than Q_TIMEOUT (60 s)" in overlapping.stderr
 
 
 def test_the_client_address_header_of_the_reverse_proxy_is_configurable():

@@ -115,15 +115,57 @@ def test_the_command_names_what_was_wrong():
 
 
 @pytest.mark.parametrize(
-    ("redis_url", "broker"), [("", "ORM"), ("redis://127.0.0.1:6390/0", "Redis")]
+    ("redis_url", "q_broker", "broker"),
+    [
+        ("", "", "ORM"),
+        # A shared Redis cache does not move the queue: a task dies with its worker there.
+        ("redis://127.0.0.1:6390/0", "", "ORM"),
+        ("redis://127.0.0.1:6390/0", "redis", "Redis"),
+    ],
 )
-def test_the_task_queue_is_the_database_unless_redis_url_names_a_redis_server(redis_url, broker):
+def test_the_task_queue_is_the_database_unless_the_redis_broker_is_asked_for(
+    redis_url, q_broker, broker
+):
     script = (
         "import django; django.setup();"
         "from django_q.brokers import get_broker; print(type(get_broker()).__name__)"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dealercrm.settings", "REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dealercrm.settings",
+        "REDIS_URL": redis_url,
+        "Q_BROKER": q_broker,
+    }
     found = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == broker
+
+
+@pytest.mark.django_db
+def test_the_task_queue_keeps_failed_tasks_and_not_successful_ones():
+    # django-q2's save_limit 0 would keep every result; -1 keeps none of the successes.
+    from django_q.brokers import get_broker
+    from django_q.models import Failure, Success
+    from django_q.monitor import save_task
+
+    def finished(task_id, success):
+        return {
+            "id": task_id,
+            "name": f"sweep-{task_id}",
+            "func": "dealercrm.schedules.sweep_run",
+            "args": ("stale",),
+            "kwargs": {},
+            "started": NOW,
+            "stopped": NOW + timedelta(seconds=2),
+            "result": None if success else "RuntimeError: the mail server is down",
+            "success": success,
+        }
+
+    save_task(finished("a" * 32, success=True), get_broker())
+    save_task(finished("b" * 32, success=False), get_broker())
+
+    assert Success.objects.count() == 0
+    assert list(Failure.objects.values_list("name", "result")) == [
+        ("sweep-" + "b" * 32, "RuntimeError: the mail server is down")
+    ]
