@@ -160,6 +160,8 @@ def test_the_task_queue_keeps_failed_tasks_and_not_successful_ones():
             "stopped": NOW + timedelta(seconds=2),
             "result": None if success else "RuntimeError: the mail server is down",
             "success": success,
+            # As a synchronous task: the monitor would otherwise close the test's connection.
+            "sync": True,
         }
 
     save_task(finished("a" * 32, success=True), get_broker())
